@@ -1,0 +1,152 @@
+"""The command line: `python -m fetcher [run|validate|status]`, exit codes, and signals.
+
+Exit codes: 0 ok (including "nothing new"), 1 a fetch failed, 2 the configuration is invalid,
+75 skipped because the source is locked by a run in progress, 143 stopped by SIGTERM.
+Heavy modules (requests, pyarrow) are imported by the commands, not here, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+from fetcher import __version__, logs
+from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, FetcherError, Locked
+
+logger = logging.getLogger(__name__)
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (cleaning up temporary files) and exit 143.
+
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` swallows it.
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logs.configure(args.log_level or os.environ.get("FETCHER_LOG_LEVEL", "INFO"))
+    signal.signal(signal.SIGTERM, _terminate)
+    command: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return command(args)
+    except FetcherError as exc:
+        event = "config_error" if exc.exit_code == EXIT_CONFIG else "error"
+        logger.error("event=%s error=%s", event, logs.quote(str(exc)))
+        return exc.exit_code
+    except Terminated:
+        logger.warning("event=terminated signal=SIGTERM")
+        return EXIT_TERMINATED
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fetcher import config, runner, runs
+
+    settings = config.load(args.config)
+    codes = []
+    for source in settings.select(args.source):
+        try:
+            record = runner.run(settings, source)
+        except Locked as exc:
+            logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
+            codes.append(EXIT_LOCKED)
+        else:
+            codes.append(EXIT_OK if record.status == runs.SUCCEEDED else EXIT_FAILED)
+    for code in (EXIT_FAILED, EXIT_LOCKED):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from fetcher import config
+    from fetcher.pagination import kind_of
+    from fetcher.redact import redact
+
+    settings = config.load(args.config)
+    print(f"config ok: {settings.origin}: {len(settings.sources)} source(s), output_dir {settings.output_dir}")
+    for source in settings.sources:
+        print(
+            f"  {source.name}: {source.method} {redact(source.url)} schedule {source.schedule!r} "
+            f"pagination {kind_of(source.pagination)} formats {','.join(source.formats)}"
+        )
+    if not args.probe:
+        return EXIT_OK
+    from fetcher import runner
+
+    failed = False
+    for source in settings.sources:
+        try:
+            columns, count = runner.probe(source)
+        except FetcherError as exc:
+            print(f"probe {source.name}: failed: {exc}")
+            failed = True
+            continue
+        print(f"probe {source.name}: {count} record(s) on the first page, {len(columns)} column(s)")
+        for name, kind in columns.items():
+            print(f"  {name}: {kind}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    from fetcher import config, status
+
+    settings = config.load(args.config)
+    print(status.render(settings))
+    return EXIT_OK
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="TOML configuration (default: $FETCHER_CONFIG, else /etc/fetcher/fetcher.toml, "
+        "else FETCH_* variables)",
+    )
+    common.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default=argparse.SUPPRESS,
+        help="log level (default: $FETCHER_LOG_LEVEL, else INFO)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="fetcher",
+        description="Fetch HTTP JSON APIs into timestamped Parquet and CSV files.",
+        epilog="Exit codes: 0 ok, 1 fetch failed, 2 configuration error, 75 skipped (source "
+        "locked by a run in progress), 143 stopped by SIGTERM.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
+    parser.set_defaults(handler=_run, config=None, log_level=None, source=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
+    run.add_argument("--source", metavar="NAME", help="run only this source")
+    run.set_defaults(handler=_run)
+
+    validate = commands.add_parser("validate", parents=[common], help="check the configuration")
+    validate.add_argument(
+        "--probe", action="store_true", help="also fetch each source's first page and show its columns"
+    )
+    validate.set_defaults(handler=_validate)
+
+    status = commands.add_parser("status", parents=[common], help="show each source's last run and next one")
+    status.set_defaults(handler=_status)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

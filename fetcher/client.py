@@ -1,0 +1,195 @@
+"""The HTTP client: one session per run, with auth, timeouts, size limits and the retry policy.
+
+Every request has a `(connect, read)` timeout and a deadline for the whole exchange, so neither a
+stalled server nor one that trickles its body a byte at a time holds a run past `timeout_s`. The
+body is read in bounded chunks and refused beyond `max_response_mb` after decompression, so a
+gzip bomb costs at most that much memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+from fetcher import __version__
+from fetcher.config import Source
+from fetcher.deadline import Deadline
+from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
+from fetcher.pagination import PageRequest
+from fetcher.redact import redact
+from fetcher.retry import is_retryable_status, parse_retry_after, policy
+
+logger = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1 << 16
+_ERROR_SNIPPET_CHARS = 200
+_HINTS = {
+    400: "the API rejected the request; check params and body",
+    401: "the API rejected the credentials; check [sources.auth] and the secret it names",
+    403: "the credentials lack permission for this URL",
+    404: "no such URL; check url and the pagination settings",
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    """A successful response: the final URL after redirects, its headers and its whole body."""
+
+    url: str
+    headers: Any
+    content: bytes = field(repr=False)
+
+
+class _Session(requests.Session):
+    """A session that also drops the source's secret headers when a redirect changes host.
+
+    requests already drops `Authorization` then; an API key sent as `X-Api-Key` needs the same.
+    """
+
+    secret_headers: tuple[str, ...] = ()
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in self.secret_headers:
+                prepared_request.headers.pop(name, None)
+
+
+class Client:
+    """Fetches pages for one source within one run. Use as a context manager."""
+
+    def __init__(self, source: Source, deadline: Deadline) -> None:
+        self.source = source
+        self.deadline = deadline
+        self.attempts = 0
+        self.retries = 0
+        self._session = _Session()
+        self._session.headers.update(
+            {"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"}
+        )
+        self._session.headers.update(source.headers)
+        if source.auth is not None:
+            self._session.auth = source.auth
+            self._session.secret_headers = tuple(
+                name for name in source.auth.header_names if name != "Authorization"
+            )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._session.close()
+
+    def get(self, request: PageRequest) -> Response:
+        """Send `request` under the retry policy and return the response with its whole body."""
+        retrying = policy(
+            self.source.retry.max_attempts,
+            self.source.retry.max_wait_s,
+            self.deadline,
+            describe=lambda: f"source={self.source.name} ",
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self.attempts += 1
+                    if attempt.retry_state.attempt_number > 1:
+                        self.retries += 1
+                    return self._send(request)
+        except RetryableError as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            if self.deadline.expired():
+                raise DeadlineExceeded(
+                    f"run_timeout_s={self.source.run_timeout_s:g} reached; last error: {exc}"
+                ) from exc
+            raise FetchError(
+                exc.url, f"{exc.problem} (gave up after {attempts} attempts)", status=exc.status
+            ) from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _send(self, request: PageRequest) -> Response:
+        if self.deadline.expired():
+            raise DeadlineExceeded(f"run_timeout_s={self.source.run_timeout_s:g} reached")
+        exchange = self.deadline.sooner(self.source.timeout_s)
+        timeout = max(exchange.remaining(), 0.001)
+        shown = redact(request.url)
+        try:
+            response = self._session.request(
+                self.source.method,
+                request.url,
+                params=dict(request.params),
+                json=self.source.body if self.source.method == "POST" else None,
+                timeout=(timeout, timeout),
+                stream=True,
+            )
+        except requests.Timeout as exc:
+            raise RetryableError(shown, f"timed out: {_reason(exc)}") from None
+        except requests.ConnectionError as exc:
+            raise RetryableError(shown, f"connection failed: {_reason(exc)}") from None
+        except requests.RequestException as exc:
+            raise FetchError(shown, f"request failed: {_reason(exc)}") from None
+        with response:
+            shown = redact(response.url)
+            if not 200 <= response.status_code < 300:
+                raise _status_error(response, shown)
+            content = self._read_body(response, exchange, shown)
+            return Response(url=response.url, headers=response.headers, content=content)
+
+    def _read_body(self, response: requests.Response, exchange: Deadline, shown: str) -> bytes:
+        limit = self.source.max_response_bytes
+        too_big = f"body is larger than max_response_mb={self.source.max_response_mb:g}"
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(shown, f"{too_big} (Content-Length {declared}); not read")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(shown, f"{too_big} after decompression; not read further")
+                if exchange.expired():
+                    raise RetryableError(
+                        shown, f"timed out: body not complete after {self.source.timeout_s:g} s"
+                    )
+                chunks.append(chunk)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise RetryableError(shown, "timed out reading the body") from None
+        except urllib3.exceptions.DecodeError as exc:
+            raise FetchError(shown, f"body could not be decompressed: {_reason(exc)}") from None
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
+            raise RetryableError(shown, f"connection broken mid-body (truncated): {_reason(exc)}") from None
+        return b"".join(chunks)
+
+
+def _status_error(response: requests.Response, shown: str) -> FetchError:
+    status = response.status_code
+    problem = f"HTTP {status} {response.reason or ''}".rstrip()
+    if is_retryable_status(status):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return RetryableError(shown, problem, status=status, retry_after_s=retry_after)
+    snippet = _snippet(response)
+    hint = _HINTS.get(status, "the API refused the request")
+    return FetchError(shown, f"{problem}: {hint}{snippet}", status=status)
+
+
+def _snippet(response: requests.Response) -> str:
+    try:
+        text = response.raw.read(4096, decode_content=True).decode("utf-8", "replace")
+    except Exception:  # the body only decorates the message; never let it mask the status
+        return ""
+    text = " ".join(text.split())[:_ERROR_SNIPPET_CHARS]
+    return f"; body: {text!r}" if text else ""
+
+
+def _reason(exc: BaseException) -> str:
+    """The cause of a requests or urllib3 error, on one short, redacted line."""
+    cause = exc.args[0] if exc.args else exc
+    cause = getattr(cause, "reason", None) or cause
+    return redact(" ".join(str(cause).split()))[:200]

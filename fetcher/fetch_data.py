@@ -1,0 +1,16 @@
+"""The job cron runs: `python fetcher/fetch_data.py [run options]` fetches every source.
+
+A thin wire to the command line; `python -m fetcher run` is the same thing.
+"""
+
+import os
+import sys
+
+if __package__ in (None, ""):
+    # Run as a script: make the package importable from its parent directory.
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from fetcher.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(["run", *sys.argv[1:]]))

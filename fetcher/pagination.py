@@ -1,0 +1,242 @@
+"""Pagination: how the next request follows from the last page, for each kind the config names.
+
+Each kind is a frozen dataclass of its settings with two methods: `first` builds the first request
+and `next` derives the following one from the page just fetched, or returns None at the end. The
+kinds hold no state; `walk` drives them and stops loops and runaway paging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+from fetcher import dotted
+from fetcher.errors import PaginationError, RecordsError
+from fetcher.redact import redact
+
+DEFAULT_MAX_PAGES = 1000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One request to make: a URL and the query parameters added to it."""
+
+    url: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def with_params(self, **changes: str) -> PageRequest:
+        return PageRequest(self.url, {**self.params, **changes})
+
+    @property
+    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return self.url, tuple(sorted(self.params.items()))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One fetched page: the request, the final URL after redirects, headers, body and records.
+
+    `exact` says the body needed the exact JSON parser (NaN, huge integers); `content` is the raw
+    body, kept to spot an API that serves the same page forever.
+    """
+
+    request: PageRequest
+    url: str
+    headers: Mapping[str, str]
+    body: Any
+    records: list[dict[str, Any]]
+    content: bytes = field(repr=False)
+    exact: bool = False
+
+    @property
+    def record_count(self) -> int:
+        return len(self.records)
+
+
+@dataclass(frozen=True)
+class NoPagination:
+    """`none`: a single request."""
+
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request
+
+    def next(self, page: Page) -> PageRequest | None:
+        return None
+
+
+@dataclass(frozen=True)
+class PageNumber:
+    """`page`: `?page=1,2,3…`; stops on an empty page, or on a page shorter than `size`."""
+
+    param: str = "page"
+    start: int = 1
+    size_param: str | None = None
+    size: int | None = None
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def first(self, request: PageRequest) -> PageRequest:
+        sizing = {self.size_param: str(self.size)} if self.size_param else {}
+        return request.with_params(**{self.param: str(self.start)}, **sizing)
+
+    def next(self, page: Page) -> PageRequest | None:
+        if _is_last(page.record_count, self.size):
+            return None
+        number = int(page.request.params[self.param]) + 1
+        return page.request.with_params(**{self.param: str(number)})
+
+
+@dataclass(frozen=True)
+class Offset:
+    """`offset`: `?offset=0&limit=100`; stops on an empty or short page, or at `total_path`."""
+
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    limit: int = 100
+    total_path: str | None = None
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request.with_params(**{self.offset_param: "0", self.limit_param: str(self.limit)})
+
+    def next(self, page: Page) -> PageRequest | None:
+        if _is_last(page.record_count, self.limit):
+            return None
+        offset = int(page.request.params[self.offset_param]) + self.limit
+        if self.total_path is not None and offset >= self._total(page):
+            return None
+        return page.request.with_params(**{self.offset_param: str(offset)})
+
+    def _total(self, page: Page) -> int:
+        total = dotted.get(page.body, self.total_path)
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise RecordsError(
+                f"{redact(page.url)}: total_path {self.total_path!r} holds {total!r}, not an integer"
+            )
+        return total
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """`cursor`: sends the body's `cursor_path` value as `cursor_param`; stops when it is empty."""
+
+    cursor_path: str
+    cursor_param: str
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request
+
+    def next(self, page: Page) -> PageRequest | None:
+        cursor = dotted.get(page.body, self.cursor_path)
+        if cursor is None or cursor == "":
+            return None
+        return page.request.with_params(**{self.cursor_param: _text(cursor)})
+
+
+@dataclass(frozen=True)
+class Link:
+    """`link`: follows the RFC 8288 header `Link: <url>; rel="next"`."""
+
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request
+
+    def next(self, page: Page) -> PageRequest | None:
+        from requests.utils import parse_header_links
+
+        for link in parse_header_links(page.headers.get("Link", "")):
+            if "next" in link.get("rel", "").split() and link.get("url"):
+                return PageRequest(urljoin(page.url, link["url"]))
+        return None
+
+
+@dataclass(frozen=True)
+class NextUrl:
+    """`next_url`: follows the URL at `next_path` in the body, absolute or relative."""
+
+    next_path: str
+    max_pages: int = DEFAULT_MAX_PAGES
+
+    def first(self, request: PageRequest) -> PageRequest:
+        return request
+
+    def next(self, page: Page) -> PageRequest | None:
+        url = dotted.get(page.body, self.next_path)
+        if url is None or url == "":
+            return None
+        if not isinstance(url, str):
+            raise RecordsError(f"{redact(page.url)}: next_path {self.next_path!r} holds {url!r}")
+        return PageRequest(urljoin(page.url, url))
+
+
+Paginator = NoPagination | PageNumber | Offset | Cursor | Link | NextUrl
+
+PAGINATORS: dict[str, type[Paginator]] = {
+    "none": NoPagination,
+    "page": PageNumber,
+    "offset": Offset,
+    "cursor": Cursor,
+    "link": Link,
+    "next_url": NextUrl,
+}
+
+
+def kind_of(paginator: Paginator) -> str:
+    """The configuration name of `paginator`'s kind: `page`, `cursor`, …"""
+    return next(name for name, kind in PAGINATORS.items() if isinstance(paginator, kind))
+
+
+def walk(
+    paginator: Paginator, request: PageRequest, fetch: Callable[[PageRequest], Page]
+) -> Iterator[Page]:
+    """Fetch page after page until the paginator stops.
+
+    Raises PaginationError when a request would repeat (a cursor or next URL that loops), when a
+    page repeats the previous one byte for byte (an API that ignores the page parameter), or when
+    more pages remain after `max_pages`.
+    """
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    previous: bytes | None = None
+    number = 1
+    next_request: PageRequest | None = paginator.first(request)
+    while next_request is not None:
+        if next_request.key in seen:
+            raise PaginationError(
+                f"pagination loops: page {number} would request {_describe(next_request)} again"
+            )
+        if number > paginator.max_pages:
+            raise PaginationError(
+                f"more pages remain after max_pages={paginator.max_pages}; "
+                "raise [sources.pagination] max_pages"
+            )
+        seen.add(next_request.key)
+        page = fetch(next_request)
+        if page.record_count and page.content == previous:
+            raise PaginationError(
+                f"pagination loops: page {number} ({_describe(next_request)}) "
+                f"repeats page {number - 1} exactly"
+            )
+        previous = page.content
+        yield page
+        next_request = paginator.next(page)
+        number += 1
+
+
+def _is_last(record_count: int, size: int | None) -> bool:
+    return record_count == 0 or (size is not None and record_count < size)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _describe(request: PageRequest) -> str:
+    query = urlencode(dict(request.params))
+    return redact(f"{request.url}?{query}" if query else request.url)

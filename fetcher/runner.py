@@ -1,0 +1,166 @@
+"""A run of one source: lock, fetch every page, write the files, then the run record and state.
+
+Order matters for safety. Data files are published first, then the run record, then the state: a
+crash at any point leaves complete files or none, and state never runs ahead of the files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from fetcher import lock, pagination, records, runs, schema, state
+from fetcher.client import Client
+from fetcher.config import Config, Source
+from fetcher.deadline import Deadline
+from fetcher.decode import NotJson, decode
+from fetcher.errors import DeadlineExceeded, FetcherError, FetchError, RecordsError
+from fetcher.logs import quote
+from fetcher.pagination import Page, PageRequest
+from fetcher.redact import redact
+from fetcher.spool import Spool
+from fetcher.storage import LocalStorage, open_storage
+from fetcher.writers import write_files
+
+logger = logging.getLogger(__name__)
+
+
+def run(config: Config, source: Source) -> runs.RunRecord:
+    """Run `source` once and return its run record; raise Locked if a run is in progress.
+
+    Expected failures (FetcherError) end in a failed run record, not an exception. Anything else
+    is a bug, or a signal: the run record still says failed, and the exception propagates.
+    """
+    storage = open_storage(config.output_dir)
+    with lock.hold(storage.lock_path(f"{source.name}/.lock"), source.name):
+        removed = storage.remove_temps(source.name)
+        if removed:
+            logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
+        record = runs.RunRecord(source=source.name, started_at=_unique_start(storage, source.name))
+        logger.info(
+            "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
+        )
+        try:
+            _fetch_and_write(storage, source, record)
+        except FetcherError as exc:
+            record.finish(exc)
+        except BaseException as exc:
+            record.finish(exc)
+            _save_and_log(storage, record)
+            raise
+        else:
+            record.finish()
+        _save_and_log(storage, record)
+    return record
+
+
+def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunRecord) -> None:
+    deadline = Deadline.after(source.run_timeout_s)
+    incremental = source.incremental
+    params = dict(source.params)
+    tracker = None
+    if incremental is not None:
+        cursor = state.load_cursor(storage, source.name, incremental)
+        if cursor is not None:
+            params[incremental.param] = cursor if isinstance(cursor, str) else json.dumps(cursor)
+        tracker = state.CursorTracker(incremental.cursor_field, cursor)
+    dedupe = records.Deduplicator(incremental.primary_key if incremental else ())
+    unifier = schema.Unifier(source.name)
+    stamp = record.run_id
+    date = record.started_at.strftime("%Y-%m-%d")
+    targets = {fmt: f"{source.name}/date={date}/{source.name}_{stamp}.{fmt}" for fmt in source.formats}
+
+    with Client(source, deadline) as client, Spool(
+        storage.path(source.name), f"{source.name}_{stamp}"
+    ) as spool:
+        try:
+            for page in pagination.walk(source.pagination, PageRequest(source.url, params), _fetcher(client, source)):
+                table = dedupe(records.to_table(page.records, exact=page.exact))
+                unifier.observe(table)
+                spool.append(table)
+                record.pages += 1
+                record.records = spool.rows
+                logger.debug(
+                    "event=page source=%s page=%d records=%d url=%s",
+                    source.name, record.pages, page.record_count, quote(redact(page.url)),
+                )
+                if deadline.expired():
+                    raise DeadlineExceeded(f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages")
+        finally:
+            record.attempts, record.retries = client.attempts, client.retries
+            record.duplicates_dropped = dedupe.dropped
+
+        if spool.rows == 0:
+            logger.info("event=empty source=%s message=%s", source.name, quote("no records; no data file written"))
+            return
+        run_schema = unifier.schema
+        record.columns = {item.name: str(item.type) for item in run_schema}
+        logger.info("event=schema source=%s columns=%s", source.name, quote(schema.describe(run_schema)))
+        if tracker is not None and tracker.field not in run_schema.names:
+            raise RecordsError(
+                f"cursor_field {tracker.field!r} is in no record; columns are: {', '.join(run_schema.names)}"
+            )
+        record.files = write_files(storage, spool.tables(), run_schema, targets, observe=tracker or _ignore)
+
+    if incremental is not None and tracker is not None and tracker.seen:
+        state.save_cursor(storage, source.name, incremental, tracker.value, record.run_id)
+        record.cursor = tracker.value
+
+
+def _fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
+    def fetch(request: PageRequest) -> Page:
+        response = client.get(request)
+        shown = redact(response.url)
+        try:
+            document = decode(response.content, response.headers.get("Content-Type", ""))
+        except NotJson as exc:
+            raise FetchError(shown, str(exc), status=200) from None
+        found = records.extract(document.value, source.records, shown)
+        return Page(request, response.url, response.headers, document.value, found, response.content, document.exact)
+
+    return fetch
+
+
+def probe(source: Source) -> tuple[dict[str, str], int]:
+    """Fetch the first page of `source` and return its columns and types, writing nothing."""
+    request = source.pagination.first(PageRequest(source.url, dict(source.params)))
+    with Client(source, Deadline.after(source.run_timeout_s)) as client:
+        page = _fetcher(client, source)(request)
+    table = records.to_table(page.records, exact=page.exact)
+    return {item.name: str(item.type) for item in table.schema}, page.record_count
+
+
+def _save_and_log(storage: LocalStorage, record: runs.RunRecord) -> None:
+    try:
+        runs.save(storage, record)
+    except FetcherError as exc:
+        logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
+    error = record.error["message"] if record.error else None
+    logger.log(
+        logging.INFO if error is None else logging.ERROR,
+        "event=run source=%s status=%s pages=%d records=%d duplicates_dropped=%d files=%d "
+        "attempts=%d retries=%d duration_s=%.3f run_id=%s%s",
+        record.source, record.status, record.pages, record.records, record.duplicates_dropped,
+        len(record.files), record.attempts, record.retries, record.duration_s or 0.0, record.run_id,
+        f" error={quote(error)}" if error else "",
+    )
+
+
+def _unique_start(storage: LocalStorage, source: str) -> datetime:
+    """Now, to the second, or the next second if a run already started in this one.
+
+    Runs are named by their start second; two runs of a source in one second would otherwise
+    write the same file names.
+    """
+    while True:
+        started = datetime.now(timezone.utc).replace(microsecond=0)
+        if not runs.exists(storage, source, started):
+            return started
+        time.sleep(1.0 - datetime.now(timezone.utc).microsecond / 1e6)
+
+
+def _ignore(table: object) -> None:
+    pass

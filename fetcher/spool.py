@@ -1,0 +1,80 @@
+"""The spool: a run's pages on local disk, in order, until the run's schema is known.
+
+Pages are appended as Arrow IPC record batches, so memory holds one page at a time however long
+the run. A page whose columns differ from the previous page's starts a new segment file.
+Reading back yields the pages in their original order, one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from types import TracebackType
+
+import pyarrow as pa
+
+from fetcher.errors import OutputError
+
+
+class Spool:
+    """Append page tables, then read them back in order. Files are removed on exit."""
+
+    def __init__(self, directory: str, prefix: str) -> None:
+        self._directory = directory
+        self._prefix = prefix
+        self._segments: list[str] = []
+        self._sink: pa.NativeFile | None = None
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._schema: pa.Schema | None = None
+        self.rows = 0
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._close_writer()
+        for path in self._segments:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def append(self, table: pa.Table) -> None:
+        """Add one page; an empty page adds nothing."""
+        if table.num_rows == 0:
+            return
+        try:
+            if self._writer is None or table.schema != self._schema:
+                self._open_segment(table.schema)
+            assert self._writer is not None
+            self._writer.write_table(table)
+        except OSError as exc:
+            raise OutputError(f"cannot spool to {self._directory}: {exc}") from None
+        self.rows += table.num_rows
+
+    def tables(self) -> Iterator[pa.Table]:
+        """The pages, in the order appended, one at a time."""
+        self._close_writer()
+        for path in self._segments:
+            with pa.OSFile(path, "rb") as source:
+                reader = pa.ipc.open_file(source)
+                for index in range(reader.num_record_batches):
+                    yield pa.Table.from_batches([reader.get_batch(index)])
+
+    def _open_segment(self, schema: pa.Schema) -> None:
+        self._close_writer()
+        path = os.path.join(self._directory, f".{self._prefix}.spool{len(self._segments)}.tmp")
+        self._segments.append(path)
+        self._sink = pa.OSFile(path, "wb")
+        self._writer = pa.ipc.new_file(self._sink, schema)
+        self._schema = schema
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None

@@ -1,0 +1,35 @@
+"""`fetcher status`: each source's last run and next scheduled time, as a table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fetcher import cron, runs
+from fetcher.config import Config
+from fetcher.storage import open_storage
+
+_HEADER = ("SOURCE", "LAST RUN (UTC)", "STATUS", "RECORDS", "FILES", "NEXT RUN")
+
+
+def render(config: Config, now: datetime | None = None) -> str:
+    """One row per source, aligned, with a header."""
+    now = now or datetime.now(timezone.utc)
+    storage = open_storage(config.output_dir)
+    rows = [_HEADER]
+    for source in config.sources:
+        last = runs.latest(storage, source.name)
+        upcoming = cron.next_after(source.schedule, now)
+        rows.append(
+            (
+                source.name,
+                (last.get("finished_at") or last["started_at"]).replace("T", " ")[:19] if last else "never",
+                last["status"] if last else "-",
+                str(last.get("records", 0)) if last else "-",
+                str(len(last.get("files", []))) if last else "-",
+                upcoming.strftime("%Y-%m-%d %H:%M %Z"),
+            )
+        )
+    widths = [max(len(row[index]) for row in rows) for index in range(len(_HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )

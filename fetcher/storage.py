@@ -1,0 +1,160 @@
+"""Output storage: atomic publication of files under `output_dir`, and nothing outside it.
+
+A file is written to a dot-prefixed temporary name in its final directory, fsynced, renamed over
+its final name with `os.replace`, and the directory is fsynced: readers of the volume see the
+whole file or nothing, and dataset readers skip the temporary names (they start with `.`). A crash
+leaves only temporary files, which the next run of the source removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fetcher.errors import OutputError
+
+TEMP_PATTERN = re.compile(r"\..+\.tmp")
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A file being written: its temporary local path, and where it will be published."""
+
+    temp_path: str
+    relpath: str
+
+
+class LocalStorage:
+    """Files under a local directory, addressed by `/`-separated paths relative to it."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def __str__(self) -> str:
+        return self.root
+
+    def path(self, relpath: str) -> str:
+        """The absolute path of `relpath`, refusing any that resolves outside the root."""
+        root = os.path.realpath(self.root)
+        target = os.path.realpath(os.path.join(root, relpath))
+        if os.path.commonpath([root, target]) != root:
+            raise OutputError(f"refusing {relpath!r}: it resolves outside output_dir {self.root}")
+        return target
+
+    def stage(self, relpath: str) -> Staged:
+        """Reserve a temporary file beside `relpath`'s final name, creating its directory."""
+        final = self.path(relpath)
+        directory, name = os.path.split(final)
+        with _output_errors(directory):
+            os.makedirs(directory, exist_ok=True)
+        return Staged(os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp"), relpath)
+
+    def publish(self, staged: Staged) -> None:
+        """fsync the staged file, rename it over its final name, and fsync the directory."""
+        final = self.path(staged.relpath)
+        with _output_errors(final):
+            with open(staged.temp_path, "rb+") as file:
+                os.fsync(file.fileno())
+            os.replace(staged.temp_path, final)
+            _fsync_directory(os.path.dirname(final))
+
+    def discard(self, staged: Staged) -> None:
+        """Remove a staged file that will not be published; never fails."""
+        try:
+            os.unlink(staged.temp_path)
+        except OSError:
+            pass
+
+    @contextmanager
+    def writing(self, relpath: str) -> Iterator[Staged]:
+        """Stage `relpath`, publish it when the block succeeds, discard it when the block fails."""
+        staged = self.stage(relpath)
+        try:
+            yield staged
+        except BaseException:
+            self.discard(staged)
+            raise
+        try:
+            self.publish(staged)
+        except BaseException:
+            self.discard(staged)
+            raise
+
+    def write_json(self, relpath: str, document: Any) -> None:
+        """Publish `document` as indented JSON at `relpath`, atomically."""
+        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        with self.writing(relpath) as staged, _output_errors(staged.temp_path):
+            with open(staged.temp_path, "wb") as file:
+                file.write(data)
+
+    def read_json(self, relpath: str) -> Any | None:
+        """The JSON document at `relpath`, or None when there is none."""
+        path = self.path(relpath)
+        try:
+            with open(path, encoding="utf-8") as file:
+                return json.load(file)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"cannot read {path}: {exc}") from None
+
+    def list(self, relpath: str) -> list[str]:
+        """The names in directory `relpath`, sorted; empty when it does not exist."""
+        try:
+            return sorted(os.listdir(self.path(relpath)))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise OutputError(f"cannot list {self.path(relpath)}: {exc.strerror}") from None
+
+    def remove_temps(self, relpath: str) -> list[str]:
+        """Remove temporary files a crashed run left under `relpath`; return their paths."""
+        removed = []
+        for directory, _, names in os.walk(self.path(relpath)):
+            for name in names:
+                if TEMP_PATTERN.fullmatch(name):
+                    path = os.path.join(directory, name)
+                    with _output_errors(path):
+                        os.unlink(path)
+                    removed.append(path)
+        return removed
+
+    def lock_path(self, relpath: str) -> str:
+        """Where the lock file for `relpath` lives (beside the data, on a local disk)."""
+        path = self.path(relpath)
+        with _output_errors(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        return path
+
+
+def open_storage(output_dir: str) -> LocalStorage:
+    """The storage for an `output_dir` setting."""
+    return LocalStorage(output_dir)
+
+
+def _fsync_directory(directory: str) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    except OSError as exc:  # some filesystems cannot fsync a directory; the rename still holds
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _output_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
