@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from fetcher import dotted
 from fetcher.errors import PaginationError, RecordsError
@@ -30,8 +30,11 @@ class PageRequest:
         return PageRequest(self.url, {**self.params, **changes})
 
     @property
-    def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
-        return self.url, tuple(sorted(self.params.items()))
+    def full_url(self) -> str:
+        """The URL with `params` merged into its query, canonically ordered: equal requests match."""
+        parts = urlsplit(self.url)
+        query = parse_qsl(parts.query, keep_blank_values=True) + list(self.params.items())
+        return urlunsplit(parts._replace(query=urlencode(sorted(query)), fragment=""))
 
 
 @dataclass(frozen=True)
@@ -200,12 +203,12 @@ def walk(
     page repeats the previous one byte for byte (an API that ignores the page parameter), or when
     more pages remain after `max_pages`.
     """
-    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    seen: set[str] = set()
     previous: bytes | None = None
     number = 1
     next_request: PageRequest | None = paginator.first(request)
     while next_request is not None:
-        if next_request.key in seen:
+        if next_request.full_url in seen:
             raise PaginationError(
                 f"pagination loops: page {number} would request {_describe(next_request)} again"
             )
@@ -214,7 +217,7 @@ def walk(
                 f"more pages remain after max_pages={paginator.max_pages}; "
                 "raise [sources.pagination] max_pages"
             )
-        seen.add(next_request.key)
+        seen.add(next_request.full_url)
         page = fetch(next_request)
         if page.record_count and page.content == previous:
             raise PaginationError(
@@ -238,5 +241,4 @@ def _text(value: Any) -> str:
 
 
 def _describe(request: PageRequest) -> str:
-    query = urlencode(dict(request.params))
-    return redact(f"{request.url}?{query}" if query else request.url)
+    return redact(request.full_url)

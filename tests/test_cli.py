@@ -1,0 +1,143 @@
+"""The command line: commands, exit codes, and one line per expected failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import responses
+
+from fetcher import cli
+from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK
+from fetcher.lock import hold
+
+REPO = Path(__file__).resolve().parent.parent
+URL = "https://api.example.com/items"
+TWO_SOURCES = f"""
+output_dir = "{{out}}"
+[[sources]]
+name = "one"
+url = "{URL}"
+[[sources]]
+name = "two"
+url = "{URL}/two"
+"""
+
+
+def _lines(capture: pytest.CaptureFixture[str]) -> list[str]:
+    return capture.readouterr().err.splitlines()
+
+
+@responses.activate
+def test_main_runs_every_source(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    responses.get(URL, json=[{"id": 1}])
+    responses.get(URL + "/two", json=[{"id": 2}])
+
+    assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
+    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/date=*/*.parquet")) == ["one", "two"]
+
+
+@responses.activate
+def test_main_without_command_runs(write_config: Callable[[str], Path]) -> None:
+    responses.get(URL, json=[])
+    responses.get(URL + "/two", json=[])
+
+    assert cli.main(["--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
+
+
+@responses.activate
+def test_main_run_one_source(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    responses.get(URL + "/two", json=[{"id": 2}])
+
+    assert cli.main(["run", "--source", "two", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
+    assert not (tmp_path / "out" / "one").exists()
+
+
+@responses.activate
+def test_main_failed_source_exits_1_and_others_still_run(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    responses.get(URL, status=404)
+    responses.get(URL + "/two", json=[{"id": 2}])
+
+    assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_FAILED
+    assert list((tmp_path / "out").glob("two/date=*/*.parquet"))
+
+
+def test_main_config_error_exits_2_with_one_line(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config('[[sources]]\nname = "a"\nurl = "http://h/x"\nschedule = "hourly"\n')
+
+    assert cli.main(["run", "--config", str(path)]) == EXIT_CONFIG
+    (line,) = _lines(capsys)
+    assert 'level=ERROR event=config_error error="sources[0].schedule: \\"hourly\\" has 1 fields' in line
+
+
+def test_main_unknown_source_exits_2(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--source", "nope", "--config", str(write_config(TWO_SOURCES))]) == EXIT_CONFIG
+    assert "is not a configured source; have: one, two" in capsys.readouterr().err
+
+
+def test_main_locked_source_exits_75_saying_skipped(
+    write_config: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(TWO_SOURCES)
+    (tmp_path / "out" / "one").mkdir(parents=True)
+
+    with hold(str(tmp_path / "out" / "one" / ".lock"), "one"):
+        code = cli.main(["run", "--source", "one", "--config", str(path)])
+
+    assert code == EXIT_LOCKED
+    assert "skipped: run in progress (pid" in capsys.readouterr().err
+
+
+def test_main_validate_prints_sources(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["validate", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
+
+    out = capsys.readouterr().out
+    assert "config ok:" in out and "2 source(s)" in out
+    assert f"one: GET {URL} schedule '0 * * * *' pagination none formats parquet,csv" in out
+
+
+@responses.activate
+def test_main_validate_probe_prints_columns_and_writes_nothing(
+    write_config: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    responses.get(URL, json=[{"id": 1, "name": "x"}])
+    responses.get(URL + "/two", status=500)
+    path = write_config(TWO_SOURCES.replace('name = "two"', 'name = "two"\nretry = { max_attempts = 1 }'))
+
+    assert cli.main(["validate", "--probe", "--config", str(path)]) == EXIT_FAILED
+
+    out = capsys.readouterr().out
+    assert "probe one: 1 record(s) on the first page, 2 column(s)\n  id: int64\n  name: string" in out
+    assert "probe two: failed:" in out and "HTTP 500" in out
+    assert not (tmp_path / "out").exists()
+
+
+def test_main_status_prints_table(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["status", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
+
+    header, one, two = capsys.readouterr().out.splitlines()
+    assert header.split() == ["SOURCE", "LAST", "RUN", "(UTC)", "STATUS", "RECORDS", "FILES", "NEXT", "RUN"]
+    assert one.split()[:2] == ["one", "never"]
+
+
+def test_help_lists_commands_and_exit_codes() -> None:
+    result = subprocess.run([sys.executable, "-m", "fetcher", "--help"], cwd=REPO, capture_output=True, text=True, check=True)
+
+    assert "run" in result.stdout and "validate" in result.stdout and "status" in result.stdout
+    assert "75 skipped" in result.stdout.replace("\n", " ")
+
+
+def test_fetch_data_script_runs_as_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "fetcher" / "fetch_data.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "FETCHER_CONFIG": str(tmp_path / "missing.toml")},
+    )
+
+    assert result.returncode == EXIT_CONFIG
+    assert "FETCHER_CONFIG: " in result.stderr and "missing.toml: no such file" in result.stderr

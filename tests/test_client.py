@@ -1,0 +1,187 @@
+"""The HTTP client: retries, timeouts, size limits, auth on redirects, and errors a person can act on."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+import requests
+import responses
+from responses import registries
+
+from fetcher.auth import ApiKey, Bearer
+from fetcher.client import Client
+from fetcher.config import Retry, Source
+from fetcher.deadline import Deadline
+from fetcher.errors import DeadlineExceeded, FetchError
+from fetcher.pagination import PageRequest
+
+URL = "https://api.example.com/items"
+
+
+def _client(**overrides: object) -> Client:
+    settings = {"name": "api", "url": URL, "retry": Retry(max_attempts=5, max_wait_s=60), **overrides}
+    return Client(Source(**settings), Deadline.after(3000))
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_get_retries_503_then_succeeds(no_retry_sleep: list[float]) -> None:
+    responses.get(URL, status=503)
+    responses.get(URL, status=503)
+    responses.get(URL, json={"ok": True})
+
+    with _client() as client:
+        response = client.get(PageRequest(URL))
+
+    assert response.content == b'{"ok": true}'
+    assert responses.calls.__len__() == 3
+    assert (client.attempts, client.retries) == (3, 2)
+    assert len(no_retry_sleep) == 2
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_get_honours_retry_after_on_429(no_retry_sleep: list[float]) -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "7"})
+    responses.get(URL, json=[])
+
+    with _client() as client:
+        client.get(PageRequest(URL))
+
+    assert no_retry_sleep == [7.0]
+
+
+@responses.activate
+def test_get_gives_up_after_max_attempts_naming_status_and_attempts() -> None:
+    responses.get(URL, status=502)
+
+    with _client(retry=Retry(max_attempts=4)) as client, pytest.raises(FetchError) as caught:
+        client.get(PageRequest(URL))
+
+    assert caught.value.status == 502
+    assert "HTTP 502 Bad Gateway (gave up after 4 attempts)" in str(caught.value)
+    assert len(responses.calls) == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (400, "check params and body"),
+        (401, "check [sources.auth]"),
+        (403, "lack permission"),
+        (404, "no such URL"),
+        (410, "the API refused the request"),
+    ],
+)
+@responses.activate
+def test_get_client_error_fails_at_once_with_hint(status: int, hint: str) -> None:
+    responses.get(URL, status=status, body='{"message": "nope"}')
+
+    with _client() as client, pytest.raises(FetchError) as caught:
+        client.get(PageRequest(URL))
+
+    assert len(responses.calls) == 1
+    assert caught.value.status == status
+    assert hint in str(caught.value) and "nope" in str(caught.value)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_get_retries_connection_errors_and_timeouts() -> None:
+    responses.get(URL, body=requests.ConnectionError("reset by peer"))
+    responses.get(URL, body=requests.ReadTimeout("read timed out"))
+    responses.get(URL, json=[])
+
+    with _client() as client:
+        client.get(PageRequest(URL))
+
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_get_sends_params_headers_and_post_body() -> None:
+    responses.post(URL, json=[])
+
+    with _client(method="POST", body={"q": {"since": 1}}, headers={"X-Team": "data"}) as client:
+        client.get(PageRequest(URL, {"page": "2"}))
+
+    sent = responses.calls[0].request
+    assert sent.url == URL + "?page=2"
+    assert sent.headers["X-Team"] == "data" and sent.headers["Accept"] == "application/json"
+    assert sent.body == b'{"q": {"since": 1}}'
+
+
+@responses.activate
+def test_get_decompresses_gzip() -> None:
+    responses.get(URL, body=gzip.compress(b'{"a": 1}'), headers={"Content-Encoding": "gzip"})
+
+    with _client() as client:
+        assert client.get(PageRequest(URL)).content == b'{"a": 1}'
+
+
+@responses.activate
+def test_get_refuses_declared_oversize_body_without_reading() -> None:
+    responses.get(URL, body=b"x" * 2_000_000, headers={"Content-Length": "2000000"})
+
+    with _client(max_response_mb=1) as client, pytest.raises(FetchError, match="larger than max_response_mb=1 \\(Content-Length 2000000\\); not read"):
+        client.get(PageRequest(URL))
+
+
+@responses.activate
+def test_get_refuses_gzip_bomb_after_decompression() -> None:
+    bomb = gzip.compress(b"\0" * 5_000_000)
+    responses.get(URL, body=bomb, headers={"Content-Encoding": "gzip"})
+
+    with _client(max_response_mb=1) as client, pytest.raises(FetchError, match="after decompression; not read further"):
+        client.get(PageRequest(URL))
+    assert len(bomb) < 1024 * 1024
+
+
+@responses.activate
+def test_get_past_run_deadline_raises_deadline_exceeded() -> None:
+    responses.get(URL, json=[])
+    client = Client(Source(name="api", url=URL), Deadline.after(-1))
+
+    with client, pytest.raises(DeadlineExceeded, match="run_timeout_s=3000 reached"):
+        client.get(PageRequest(URL))
+    assert len(responses.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("auth", "secret_header"),
+    [
+        pytest.param(Bearer(token_env="T", secret="tok-1"), "Authorization", id="bearer"),
+        pytest.param(ApiKey(token_env="K", secret="key-1"), "X-Api-Key", id="api-key-header"),
+    ],
+)
+@responses.activate
+def test_get_redirect_to_other_host_drops_secret_header(auth: object, secret_header: str) -> None:
+    responses.get(URL, status=302, headers={"Location": "https://elsewhere.example.net/items"})
+    responses.get("https://elsewhere.example.net/items", json=[])
+
+    with _client(auth=auth) as client:
+        response = client.get(PageRequest(URL))
+
+    assert response.url == "https://elsewhere.example.net/items"
+    assert secret_header in responses.calls[0].request.headers
+    assert secret_header not in responses.calls[1].request.headers
+
+
+@responses.activate
+def test_get_redirect_within_host_keeps_secret_header() -> None:
+    responses.get(URL, status=301, headers={"Location": "https://api.example.com/v2/items"})
+    responses.get("https://api.example.com/v2/items", json=[])
+
+    with _client(auth=ApiKey(token_env="K", secret="key-1")) as client:
+        client.get(PageRequest(URL))
+
+    assert responses.calls[1].request.headers["X-Api-Key"] == "key-1"
+
+
+@responses.activate
+def test_get_error_message_redacts_query_secret() -> None:
+    responses.get(URL, status=404)
+
+    with _client(auth=ApiKey(token_env="K", query="api_key", secret="sekrit")) as client, pytest.raises(FetchError) as caught:
+        client.get(PageRequest(URL))
+
+    assert "sekrit" not in str(caught.value)
+    assert "api_key=***" in str(caught.value)

@@ -1,0 +1,156 @@
+"""Pagination: every kind's next request, its stop rule, and the traps walk() refuses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from fetcher.errors import PaginationError, RecordsError
+from fetcher.pagination import (
+    PAGINATORS,
+    Cursor,
+    Link,
+    NextUrl,
+    NoPagination,
+    Offset,
+    Page,
+    PageNumber,
+    PageRequest,
+    Paginator,
+    kind_of,
+    walk,
+)
+
+BASE = PageRequest("https://api.example.com/items", {"q": "x"})
+
+
+def _page(request: PageRequest, body: Any, records: int, headers: dict[str, str] | None = None, url: str | None = None) -> Page:
+    rows = [{"n": index} for index in range(records)]
+    content = json.dumps([request.full_url, body]).encode()  # distinct per request, as real pages are
+    return Page(request, url or request.full_url, headers or {}, body, rows, content)
+
+
+def _walk(paginator: Paginator, serve: Callable[[PageRequest], Page]) -> list[PageRequest]:
+    return [page.request for page in walk(paginator, BASE, serve)]
+
+
+class TestKinds:
+    def test_none_makes_one_request(self) -> None:
+        requests = _walk(NoPagination(), lambda r: _page(r, {}, 10))
+
+        assert requests == [BASE]
+
+    def test_page_counts_from_start_until_empty_page(self) -> None:
+        sizes = {1: 3, 2: 3, 3: 0}
+
+        requests = _walk(PageNumber(start=1), lambda r: _page(r, {}, sizes[int(r.params["page"])]))
+
+        assert [r.params["page"] for r in requests] == ["1", "2", "3"]
+        assert requests[0].params["q"] == "x"
+
+    def test_page_stops_on_short_page_and_sends_size(self) -> None:
+        requests = _walk(
+            PageNumber(param="p", start=0, size_param="per_page", size=3),
+            lambda r: _page(r, {}, 3 if r.params["p"] == "0" else 2),
+        )
+
+        assert [(r.params["p"], r.params["per_page"]) for r in requests] == [("0", "3"), ("1", "3")]
+
+    def test_offset_advances_by_limit_until_short_page(self) -> None:
+        requests = _walk(Offset(limit=2), lambda r: _page(r, {}, 2 if int(r.params["offset"]) < 4 else 1))
+
+        assert [r.params["offset"] for r in requests] == ["0", "2", "4"]
+        assert {r.params["limit"] for r in requests} == {"2"}
+
+    def test_offset_stops_at_total(self) -> None:
+        requests = _walk(Offset(limit=2, total_path="meta.total"), lambda r: _page(r, {"meta": {"total": 4}}, 2))
+
+        assert [r.params["offset"] for r in requests] == ["0", "2"]
+
+    def test_offset_total_not_integer_is_records_error(self) -> None:
+        with pytest.raises(RecordsError, match="total_path 'total' holds 'many', not an integer"):
+            _walk(Offset(limit=2, total_path="total"), lambda r: _page(r, {"total": "many"}, 2))
+
+    @pytest.mark.parametrize("end", [None, "", "absent"])
+    def test_cursor_sends_cursor_until_empty(self, end: object) -> None:
+        cursors = {None: "c2", "c2": "c3", "c3": end}
+
+        def serve(request: PageRequest) -> Page:
+            following = cursors[request.params.get("after")]
+            return _page(request, {"meta": {} if following == "absent" else {"next": following}}, 5)
+
+        requests = _walk(Cursor(cursor_path="meta.next", cursor_param="after"), serve)
+
+        assert [r.params.get("after") for r in requests] == [None, "c2", "c3"]
+
+    def test_link_follows_rel_next_relative_and_absolute(self) -> None:
+        links = {
+            "https://api.example.com/items": '</items?page=2>; rel="next", </items?page=9>; rel="last"',
+            "https://api.example.com/items?page=2": '<https://api.example.com/items?page=3>; rel="next"',
+            "https://api.example.com/items?page=3": '</items?page=1>; rel="first"',
+        }
+
+        requests = _walk(Link(), lambda r: _page(r, {}, 1, {"Link": links[r.url]}, url=r.url))
+
+        assert [r.url for r in requests] == [
+            "https://api.example.com/items",
+            "https://api.example.com/items?page=2",
+            "https://api.example.com/items?page=3",
+        ]
+
+    def test_next_url_joins_relative_to_final_url(self) -> None:
+        bodies = {"https://api.example.com/items?q=x": {"next": "items?cursor=b"}, "https://api.example.com/items?cursor=b": {"next": None}}
+
+        requests = _walk(NextUrl(next_path="next"), lambda r: _page(r, bodies[r.full_url], 1))
+
+        assert [r.full_url for r in requests] == ["https://api.example.com/items?q=x", "https://api.example.com/items?cursor=b"]
+
+    def test_next_url_not_string_is_records_error(self) -> None:
+        with pytest.raises(RecordsError, match="next_path 'next' holds 5"):
+            _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": 5}, 1))
+
+    def test_kind_of_names_each_kind(self) -> None:
+        assert [kind_of(kind()) for kind in (NoPagination, PageNumber, Offset, Link)] == ["none", "page", "offset", "link"]
+        assert set(PAGINATORS) == {"none", "page", "offset", "cursor", "link", "next_url"}
+
+
+class TestTraps:
+    def test_walk_repeating_cursor_fails_before_max_pages(self) -> None:
+        with pytest.raises(PaginationError, match=r"pagination loops: page 3 would request .*after=same&q=x again"):
+            _walk(Cursor(cursor_path="next", cursor_param="after", max_pages=1000), lambda r: _page(r, {"next": "same"}, 1))
+
+    def test_walk_next_url_pointing_at_itself_fails(self) -> None:
+        with pytest.raises(PaginationError, match=r"page 2 would request https://api.example.com/items\?q=x again"):
+            _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": r.full_url}, 1))
+
+    def test_walk_identical_pages_fail(self) -> None:
+        def serve(request: PageRequest) -> Page:
+            return Page(request, request.full_url, {}, {}, [{"n": 1}], b'{"data":[{"n":1}]}')
+
+        with pytest.raises(PaginationError, match="page 2 .* repeats page 1 exactly"):
+            _walk(PageNumber(), serve)
+
+    def test_walk_more_pages_than_max_pages_fails(self) -> None:
+        served: list[str] = []
+
+        def serve(request: PageRequest) -> Page:
+            served.append(request.params["page"])
+            return _page(request, {"page": request.params["page"]}, 1)
+
+        with pytest.raises(PaginationError, match="more pages remain after max_pages=3"):
+            _walk(PageNumber(max_pages=3), serve)
+        assert served == ["1", "2", "3"]
+
+    def test_walk_exactly_max_pages_succeeds(self) -> None:
+        requests = _walk(PageNumber(max_pages=3), lambda r: _page(r, {"p": r.params["page"]}, 0 if r.params["page"] == "3" else 1))
+
+        assert len(requests) == 3
+
+    def test_walk_error_redacts_secret_params(self) -> None:
+        with pytest.raises(PaginationError) as caught:
+            _walk(Cursor(cursor_path="next", cursor_param="token"), lambda r: _page(r, {"next": "abc"}, 1))
+
+        assert "token=***" in str(caught.value) and "abc" not in str(caught.value)

@@ -1,0 +1,148 @@
+"""Records: the three shapes, flattening, and per-page types that lose no value."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pyarrow as pa
+import pytest
+
+from fetcher.errors import RecordsError
+from fetcher.records import Deduplicator, extract, to_table
+
+
+class TestExtract:
+    def test_extract_list_of_objects(self) -> None:
+        assert extract({"data": [{"a": 1}, {"a": 2}]}, "data", "u") == [{"a": 1}, {"a": 2}]
+
+    def test_extract_single_object_is_one_record(self) -> None:
+        assert extract({"current": {"temp": 3.5, "wind": 10}}, "current", "u") == [{"temp": 3.5, "wind": 10}]
+
+    def test_extract_columnar_object_is_one_record_per_index(self) -> None:
+        body = {"hourly": {"time": ["t0", "t1"], "temp": [1.5, 2.5]}}
+
+        assert extract(body, "hourly", "u") == [{"time": "t0", "temp": 1.5}, {"time": "t1", "temp": 2.5}]
+
+    def test_extract_root_list_with_empty_path(self) -> None:
+        assert extract([{"a": 1}], "", "u") == [{"a": 1}]
+
+    @pytest.mark.parametrize("node", [None, [], {}, {"time": [], "temp": []}])
+    def test_extract_empty_shapes_hold_no_record(self, node: object) -> None:
+        assert extract({"data": node}, "data", "u") == []
+
+    def test_extract_missing_path_names_url_and_path(self) -> None:
+        with pytest.raises(RecordsError, match=r"https://h/x: records path 'data.items' not found in the body \(the body has 'data'\)"):
+            extract({"data": {"rows": []}}, "data.items", "https://h/x")
+
+    def test_extract_list_of_scalars_is_refused(self) -> None:
+        with pytest.raises(RecordsError, match="must be objects; item 1 is a number"):
+            extract({"data": [{"a": 1}, 2]}, "data", "u")
+
+    def test_extract_scalar_is_refused(self) -> None:
+        with pytest.raises(RecordsError, match="are a string; expected an array of objects"):
+            extract({"data": "oops"}, "data", "u")
+
+
+def _types(table: pa.Table) -> dict[str, str]:
+    return {field.name: str(field.type) for field in table.schema}
+
+
+class TestToTable:
+    def test_to_table_flattens_nested_objects_to_dotted_columns(self) -> None:
+        table = to_table([{"id": 1, "geo": {"lat": 1.5, "city": {"name": "Oslo"}}}, {"id": 2}])
+
+        assert table.column_names == ["id", "geo.lat", "geo.city.name"]
+        assert table.to_pylist() == [
+            {"id": 1, "geo.lat": 1.5, "geo.city.name": "Oslo"},
+            {"id": 2, "geo.lat": None, "geo.city.name": None},
+        ]
+
+    def test_to_table_lists_become_compact_json_text(self) -> None:
+        table = to_table([{"tags": ["a", "b"], "items": [{"x": 1}]}, {"tags": []}])
+
+        assert _types(table) == {"tags": "string", "items": "string"}
+        assert table.column("tags").to_pylist() == ['["a","b"]', "[]"]
+        assert json.loads(table.column("items")[0].as_py()) == [{"x": 1}]
+
+    @pytest.mark.parametrize(
+        ("values", "kind", "expected"),
+        [
+            pytest.param([1, 2, None], "int64", [1, 2, None], id="ints"),
+            pytest.param([1, 2.5], "double", [1.0, 2.5], id="int-and-float"),
+            pytest.param([True, None], "bool", [True, None], id="bools"),
+            pytest.param([None, None], "null", [None, None], id="null-only"),
+            pytest.param([1, "x"], "string", ["1", "x"], id="int-and-string"),
+            pytest.param([True, 1], "string", ["true", "1"], id="bool-and-int"),
+            pytest.param([2**63, 1], "string", [str(2**63), "1"], id="beyond-int64"),
+            pytest.param([2**53 + 1, 0.5], "string", [str(2**53 + 1), "0.5"], id="int-too-wide-for-float"),
+            pytest.param([{"a": 1}, "x"], "string", ['{"a":1}', "x"], id="object-and-string"),
+            pytest.param(["ü", "日本"], "string", ["ü", "日本"], id="unicode"),
+        ],
+    )
+    def test_to_table_column_type_holds_every_value(self, values: list[object], kind: str, expected: list[object]) -> None:
+        table = to_table([{"v": value} for value in values])
+
+        assert _types(table) == {"v": kind}
+        assert table.column("v").to_pylist() == expected
+
+    def test_to_table_nan_and_infinity_kept_in_float_column(self) -> None:
+        column = to_table([{"v": math.nan}, {"v": math.inf}], exact=True).column("v").to_pylist()
+
+        assert math.isnan(column[0]) and column[1] == math.inf
+
+    def test_to_table_exact_page_writes_nan_inside_lists(self) -> None:
+        table = to_table([{"v": [math.nan, 10**30]}], exact=True)
+
+        assert table.column("v").to_pylist() == ["[NaN,1000000000000000000000000000000]"]
+
+    def test_to_table_empty_object_everywhere_kept_as_text(self) -> None:
+        table = to_table([{"id": 1, "meta": {}}, {"id": 2, "meta": None}])
+
+        assert table.column("meta").to_pylist() == ["{}", None]
+
+    def test_to_table_unicode_keys(self) -> None:
+        assert to_table([{"straße": 1, "名前": "x"}]).column_names == ["straße", "名前"]
+
+    def test_to_table_records_without_fields_keep_their_count(self) -> None:
+        table = to_table([{}, {}, {}])
+
+        assert (table.num_rows, table.num_columns) == (3, 0)
+
+    def test_to_table_dotted_key_colliding_with_nested_is_refused(self) -> None:
+        with pytest.raises(RecordsError, match="both flatten to the column 'a.b'"):
+            to_table([{"a.b": 1, "a": {"b": 2}}])
+
+    def test_to_table_lone_surrogate_is_records_error(self) -> None:
+        with pytest.raises(RecordsError, match="invalid unicode escape"):
+            to_table([{"v": "\ud800"}], exact=True)
+
+
+class TestDeduplicator:
+    def test_deduplicator_drops_repeats_across_pages_keeping_first(self) -> None:
+        dedupe = Deduplicator(["id"])
+
+        first = dedupe(pa.table({"id": [1, 2], "v": ["a", "b"]}))
+        second = dedupe(pa.table({"id": [2, 3], "v": ["B", "c"]}))
+
+        assert first.to_pylist() == [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]
+        assert second.to_pylist() == [{"id": 3, "v": "c"}]
+        assert dedupe.dropped == 1
+
+    def test_deduplicator_compound_key(self) -> None:
+        dedupe = Deduplicator(["id", "region"])
+
+        kept = dedupe(pa.table({"id": [1, 1, 1], "region": ["eu", "us", "eu"]}))
+
+        assert kept.num_rows == 2
+
+    def test_deduplicator_keeps_records_without_key(self) -> None:
+        dedupe = Deduplicator(["id"])
+
+        assert dedupe(pa.table({"id": [None, None], "v": [1, 2]})).num_rows == 2
+        assert dedupe(pa.table({"v": [3]})).num_rows == 1
+
+    def test_deduplicator_without_key_passes_through(self) -> None:
+        table = pa.table({"id": [1, 1]})
+
+        assert Deduplicator([])(table) is table

@@ -1,0 +1,78 @@
+"""Writers: one Parquet and one CSV per run, identical rows, read back by real readers."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fetcher.errors import OutputError
+from fetcher.storage import LocalStorage
+from fetcher.writers import write_files
+
+SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])
+PAGES = [pa.table({"id": [1, 2], "name": ["a", ""], "score": [1.5, None]}), pa.table({"id": [3], "name": [None]})]
+TARGETS = {"parquet": "api/date=2026-11-21/api_1.parquet", "csv": "api/date=2026-11-21/api_1.csv"}
+
+
+def test_write_files_both_formats_hold_every_row(tmp_path: Path) -> None:
+    written = write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
+
+    parquet = pq.read_table(tmp_path / TARGETS["parquet"])
+    csv = pd.read_csv(tmp_path / TARGETS["csv"], keep_default_na=False, na_values=[""])
+    assert parquet.schema == SCHEMA
+    assert parquet.to_pylist() == [
+        {"id": 1, "name": "a", "score": 1.5},
+        {"id": 2, "name": "", "score": None},
+        {"id": 3, "name": None, "score": None},
+    ]
+    assert csv["id"].tolist() == [1, 2, 3]
+    assert [(item.format, item.rows) for item in written] == [("parquet", 3), ("csv", 3)]
+
+
+def test_write_files_csv_distinguishes_empty_string_from_null(tmp_path: Path) -> None:
+    write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, {"csv": "a.csv"})
+
+    assert (tmp_path / "a.csv").read_text().splitlines() == ['"id","name","score"', '1,"a",1.5', '2,"",', "3,,"]
+
+
+def test_write_files_reports_bytes_and_sha256(tmp_path: Path) -> None:
+    (written,) = write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, {"parquet": "a.parquet"})
+
+    data = (tmp_path / "a.parquet").read_bytes()
+    assert written.bytes == len(data)
+    assert written.sha256 == hashlib.sha256(data).hexdigest()
+    assert written.path == "a.parquet"
+
+
+def test_write_files_observe_sees_conformed_pages(tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+
+    write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, {"csv": "a.csv"}, observe=lambda t: seen.append(t.column_names))
+
+    assert seen == [["id", "name", "score"], ["id", "name", "score"]]
+
+
+def test_write_files_failure_mid_write_publishes_nothing(tmp_path: Path) -> None:
+    def pages() -> object:
+        yield PAGES[0]
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_files(LocalStorage(str(tmp_path)), pages(), SCHEMA, TARGETS)
+
+    assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+
+
+def test_write_files_row_groups_are_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fetcher.writers.ROW_GROUP_ROWS", 4)
+    pages = [pa.table({"id": [n, n + 1], "name": ["x", "y"], "score": [0.0, 1.0]}) for n in range(0, 10, 2)]
+
+    write_files(LocalStorage(str(tmp_path)), pages, SCHEMA, {"parquet": "a.parquet"})
+
+    metadata = pq.ParquetFile(tmp_path / "a.parquet").metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
