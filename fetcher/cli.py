@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from types import FrameType
 
 from fetcher import __version__, logs
@@ -50,8 +51,14 @@ def _run(args: argparse.Namespace) -> int:
     from fetcher import config, runner, runs
 
     settings = config.load(args.config)
+    sources = settings.select(args.source)
+    if args.missed:
+        from fetcher import health
+
+        sources = tuple(source for source in health.due(settings, _now()) if source in sources)
+        logger.info("event=catch_up sources=%s", logs.quote(",".join(s.name for s in sources) or "none"))
     codes = []
-    for source in settings.select(args.source):
+    for source in sources:
         try:
             record = runner.run(settings, source)
         except Locked as exc:
@@ -103,6 +110,29 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _health(args: argparse.Namespace) -> int:
+    """Exit 0 healthy or 1 unhealthy (Docker reserves 2), printing one line that says why."""
+    from fetcher import config, health
+
+    try:
+        settings = config.load(args.config)
+    except FetcherError as exc:
+        print(f"unhealthy: configuration error: {exc}")
+        return EXIT_FAILED
+    report = health.check(
+        settings,
+        now=_now(),
+        started_at=health.container_started_at(),
+        scheduler_running=health.scheduler_running(),
+    )
+    print(report.summary)
+    return EXIT_OK if report.healthy else EXIT_FAILED
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
@@ -130,11 +160,16 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
-    parser.set_defaults(handler=_run, config=None, log_level=None, source=None)
+    parser.set_defaults(handler=_run, config=None, log_level=None, source=None, missed=False)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
     run.add_argument("--source", metavar="NAME", help="run only this source")
+    run.add_argument(
+        "--missed",
+        action="store_true",
+        help="run only sources whose last success is older than their schedule's interval",
+    )
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", parents=[common], help="check the configuration")
@@ -145,6 +180,11 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", parents=[common], help="show each source's last run and next one")
     status.set_defaults(handler=_status)
+
+    health = commands.add_parser(
+        "health", parents=[common], help="exit 0 if cron runs and every source is fresh, else 1"
+    )
+    health.set_defaults(handler=_health)
     return parser
 
 

@@ -1,0 +1,104 @@
+"""Health: is the scheduler alive, and is every source's data fresh?
+
+A source is fresh when its latest run succeeded no longer ago than twice its schedule's interval.
+A source that has not run yet counts as fresh while the container is younger than that. A source
+is due (for the catch-up run at start) when its last success is older than one interval.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from fetcher import cron, runs
+from fetcher.config import Config, Source
+from fetcher.storage import LocalStorage, open_storage
+
+STALE_AFTER_INTERVALS = 2
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict, and one line saying why."""
+
+    healthy: bool
+    summary: str
+
+
+def check(config: Config, *, now: datetime, started_at: datetime, scheduler_running: bool) -> Report:
+    """Judge the container: the scheduler runs and every source is fresh."""
+    storage = open_storage(config.output_dir)
+    problems = [] if scheduler_running else ["cron is not running"]
+    for source in config.sources:
+        problem = _problem(storage, source, now, started_at)
+        if problem:
+            problems.append(f"{source.name}: {problem}")
+    if problems:
+        return Report(False, "unhealthy: " + "; ".join(problems))
+    return Report(True, f"healthy: cron running, {len(config.sources)} source(s) fresh")
+
+
+def due(config: Config, now: datetime) -> list[Source]:
+    """The sources whose last success is older than one interval, or that never succeeded."""
+    storage = open_storage(config.output_dir)
+    result = []
+    for source in config.sources:
+        last = runs.last_success(storage, source.name)
+        interval = cron.interval_at(source.schedule, now)
+        if last is None or now - _finished(last) > interval:
+            result.append(source)
+    return result
+
+
+def container_started_at() -> datetime:
+    """When PID 1 started: the container's start, read from /proc."""
+    with open("/proc/stat") as stat:
+        boot = next(int(line.split()[1]) for line in stat if line.startswith("btime "))
+    with open("/proc/1/stat") as stat:
+        ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), timezone.utc)
+
+
+def scheduler_running(names: Iterable[str] = ("cron",)) -> bool:
+    """Whether a process with one of `names` runs in this PID namespace."""
+    wanted = set(names)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() in wanted:
+                    return True
+        except OSError:
+            continue  # the process ended while we looked
+    return False
+
+
+def _problem(storage: LocalStorage, source: Source, now: datetime, started_at: datetime) -> str | None:
+    allowed = STALE_AFTER_INTERVALS * cron.interval_at(source.schedule, now)
+    latest = runs.latest(storage, source.name)
+    if latest is None:
+        if now - started_at > allowed:
+            return f"no run yet, {_ago(now - started_at)} after start (allowed {_ago(allowed)})"
+        return None
+    if latest["status"] != runs.SUCCEEDED:
+        error = (latest.get("error") or {}).get("message", "unknown error")
+        return f"last run {latest['run_id']} failed: {error}"
+    age = now - _finished(latest)
+    if age > allowed:
+        return f"last success {_ago(age)} ago, older than {_ago(allowed)} (2x its interval)"
+    return None
+
+
+def _finished(document: dict[str, object]) -> datetime:
+    stamp = str(document.get("finished_at") or document["started_at"])
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _ago(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
