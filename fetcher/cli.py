@@ -8,6 +8,7 @@ Heavy modules (requests, pyarrow) are imported by the commands, not here, so `--
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -52,6 +53,9 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = config.load(args.config)
     sources = settings.select(args.source)
+    # Everything imported so far lives as long as the process: move it out of the collector's
+    # sight, so that collecting the short-lived objects of each page never walks it again.
+    gc.freeze()
     if args.missed:
         from fetcher import health
 

@@ -23,7 +23,7 @@ from fetcher.pagination import Page, PageRequest
 from fetcher.redact import redact
 from fetcher.spool import Spool
 from fetcher.storage import LocalStorage, open_storage
-from fetcher.writers import write_files
+from fetcher.writers import Streamer, write_files
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +73,19 @@ def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunReco
     date = record.started_at.strftime("%Y-%m-%d")
     targets = {fmt: f"{source.name}/date={date}/{source.name}_{stamp}.{fmt}" for fmt in source.formats}
 
-    with Client(source, deadline) as client, Spool(
-        storage.path(source.name), f"{source.name}_{stamp}"
-    ) as spool:
+    observe = tracker or _ignore
+    with (
+        Client(source, deadline) as client,
+        Spool(storage.path(source.name), f"{source.name}_{stamp}") as spool,
+        Streamer(storage, targets, observe) as streamer,
+    ):
+        pages = pagination.walk(source.pagination, PageRequest(source.url, params), _fetcher(client, source))
         try:
-            for page in pagination.walk(source.pagination, PageRequest(source.url, params), _fetcher(client, source)):
+            for page in pages:
                 table = dedupe(records.to_table(page.records, exact=page.exact))
                 unifier.observe(table)
                 spool.append(table)
+                streamer.offer(table, unifier.schema)
                 record.pages += 1
                 record.records = spool.rows
                 logger.debug(
@@ -88,7 +93,9 @@ def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunReco
                     source.name, record.pages, page.record_count, quote(redact(page.url)),
                 )
                 if deadline.expired():
-                    raise DeadlineExceeded(f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages")
+                    raise DeadlineExceeded(
+                        f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
+                    )
         finally:
             record.attempts, record.retries = client.attempts, client.retries
             record.duplicates_dropped = dedupe.dropped
@@ -103,7 +110,13 @@ def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunReco
             raise RecordsError(
                 f"cursor_field {tracker.field!r} is in no record; columns are: {', '.join(run_schema.names)}"
             )
-        record.files = write_files(storage, spool.tables(), run_schema, targets, observe=tracker or _ignore)
+        if streamer.active:
+            record.files = streamer.publish()
+        else:
+            # The schema widened after streaming began: write again, from the spool, at the end.
+            if tracker is not None:
+                tracker.reset()
+            record.files = write_files(storage, spool.tables(), run_schema, targets, observe=observe)
 
     if incremental is not None and tracker is not None and tracker.seen:
         state.save_cursor(storage, source.name, incremental, tracker.value, record.run_id)

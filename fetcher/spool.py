@@ -13,7 +13,7 @@ from types import TracebackType
 
 import pyarrow as pa
 
-from fetcher.errors import OutputError
+from fetcher.storage import output_errors
 
 
 class Spool:
@@ -45,20 +45,18 @@ class Spool:
         """Add one page; an empty page adds nothing."""
         if table.num_rows == 0:
             return
-        try:
+        with output_errors(self._directory):
             if self._writer is None or table.schema != self._schema:
                 self._open_segment(table.schema)
             assert self._writer is not None
             self._writer.write_table(table)
-        except OSError as exc:
-            raise OutputError(f"cannot spool to {self._directory}: {exc}") from None
         self.rows += table.num_rows
 
     def tables(self) -> Iterator[pa.Table]:
         """The pages, in the order appended, one at a time."""
         self._close_writer()
         for path in self._segments:
-            with pa.OSFile(path, "rb") as source:
+            with output_errors(path), pa.OSFile(path, "rb") as source:
                 reader = pa.ipc.open_file(source)
                 for index in range(reader.num_record_batches):
                     yield pa.Table.from_batches([reader.get_batch(index)])

@@ -56,7 +56,12 @@ class CursorTracker:
 
     def __init__(self, field: str, previous: Any) -> None:
         self.field = field
-        self.value = previous
+        self.previous = previous
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the pages seen so far (they are about to be written again)."""
+        self.value = self.previous
         self.seen = False
 
     def __call__(self, table: pa.Table) -> None:

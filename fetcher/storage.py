@@ -52,14 +52,14 @@ class LocalStorage:
         """Reserve a temporary file beside `relpath`'s final name, creating its directory."""
         final = self.path(relpath)
         directory, name = os.path.split(final)
-        with _output_errors(directory):
+        with output_errors(directory):
             os.makedirs(directory, exist_ok=True)
         return Staged(os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp"), relpath)
 
     def publish(self, staged: Staged) -> None:
         """fsync the staged file, rename it over its final name, and fsync the directory."""
         final = self.path(staged.relpath)
-        with _output_errors(final):
+        with output_errors(final):
             with open(staged.temp_path, "rb+") as file:
                 os.fsync(file.fileno())
             os.replace(staged.temp_path, final)
@@ -90,7 +90,7 @@ class LocalStorage:
     def write_json(self, relpath: str, document: Any) -> None:
         """Publish `document` as indented JSON at `relpath`, atomically."""
         data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-        with self.writing(relpath) as staged, _output_errors(staged.temp_path):
+        with self.writing(relpath) as staged, output_errors(staged.temp_path):
             with open(staged.temp_path, "wb") as file:
                 file.write(data)
 
@@ -121,7 +121,7 @@ class LocalStorage:
             for name in names:
                 if TEMP_PATTERN.fullmatch(name):
                     path = os.path.join(directory, name)
-                    with _output_errors(path):
+                    with output_errors(path):
                         os.unlink(path)
                     removed.append(path)
         return removed
@@ -129,7 +129,7 @@ class LocalStorage:
     def lock_path(self, relpath: str) -> str:
         """Where the lock file for `relpath` lives (beside the data, on a local disk)."""
         path = self.path(relpath)
-        with _output_errors(os.path.dirname(path)):
+        with output_errors(os.path.dirname(path)):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
@@ -151,7 +151,8 @@ def _fsync_directory(directory: str) -> None:
 
 
 @contextmanager
-def _output_errors(path: str) -> Iterator[None]:
+def output_errors(path: str) -> Iterator[None]:
+    """Turn an OSError in the block into an OutputError naming the path and the problem."""
     try:
         yield
     except OutputError:

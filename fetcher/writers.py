@@ -1,18 +1,25 @@
-"""The writers: a run's spooled pages into one file per format, each published atomically.
+"""The writers: a run's pages into one file per format, each published atomically.
 
 Every file has the run's one unified schema. Parquet is written with zstd compression in row groups
 of about 128k rows; CSV has a header row, empty fields for nulls and `""` for empty strings. All
-files of a run are staged completely before the first is published.
+files of a run are staged completely before the first is published, and hashed as they are written.
+
+Two ways to write, one result:
+- `Streamer` writes pages while the run is still fetching, on a second thread, for as long as
+  the run's schema holds. Writing then costs almost no time on the fetching thread.
+- `write_files` writes spooled pages after the fetch, under the final schema. The runner uses it
+  when a page widened the schema after streaming began.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Protocol
+from types import TracebackType
+from typing import Any, BinaryIO, Protocol
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -20,9 +27,10 @@ import pyarrow.parquet as pq
 
 from fetcher.errors import OutputError
 from fetcher.schema import conform
-from fetcher.storage import LocalStorage, Staged
+from fetcher.storage import LocalStorage, Staged, output_errors
 
 ROW_GROUP_ROWS = 128 * 1024
+_QUEUED_PAGES = 4
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,29 @@ class WrittenFile:
     sha256: str
 
 
+class _HashingFile:
+    """A binary file that hashes and counts what goes through it."""
+
+    def __init__(self, path: str) -> None:
+        self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 (closed by close())
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.sha256.update(view)
+        self.bytes += view.nbytes
+        return self._file.write(view)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+        self.closed = True
+
+
 class _Sink(Protocol):
     def write(self, table: pa.Table) -> None: ...
 
@@ -45,8 +76,8 @@ class _Sink(Protocol):
 class _ParquetSink:
     """Buffers pages into row groups of ROW_GROUP_ROWS, so readers get few, large row groups."""
 
-    def __init__(self, path: str, schema: pa.Schema) -> None:
-        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+    def __init__(self, file: _HashingFile, schema: pa.Schema) -> None:
+        self._writer = pq.ParquetWriter(file, schema, compression="zstd")
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
 
@@ -67,8 +98,8 @@ class _ParquetSink:
 
 
 class _CsvSink:
-    def __init__(self, path: str, schema: pa.Schema) -> None:
-        self._writer = pacsv.CSVWriter(path, schema)
+    def __init__(self, file: _HashingFile, schema: pa.Schema) -> None:
+        self._writer = pacsv.CSVWriter(file, schema)
 
     def write(self, table: pa.Table) -> None:
         self._writer.write_table(table)
@@ -77,7 +108,69 @@ class _CsvSink:
         self._writer.close()
 
 
-SINKS: dict[str, Callable[[str, pa.Schema], _Sink]] = {"parquet": _ParquetSink, "csv": _CsvSink}
+SINKS: dict[str, Callable[[_HashingFile, pa.Schema], _Sink]] = {"parquet": _ParquetSink, "csv": _CsvSink}
+
+
+class FileSet:
+    """One staged file per format, written page by page, then published or discarded together."""
+
+    def __init__(self, storage: LocalStorage, schema: pa.Schema, targets: Mapping[str, str]) -> None:
+        self.schema = schema
+        self.rows = 0
+        self._storage = storage
+        self._staged: dict[str, Staged] = {}
+        self._files: dict[str, _HashingFile] = {}
+        self._sinks: dict[str, _Sink] = {}
+        try:
+            with output_errors(storage.root):
+                for fmt, relpath in targets.items():
+                    self._staged[fmt] = storage.stage(relpath)
+                    self._files[fmt] = _HashingFile(self._staged[fmt].temp_path)
+                    self._sinks[fmt] = SINKS[fmt](self._files[fmt], schema)
+        except BaseException:
+            self.discard()
+            raise
+
+    @property
+    def _where(self) -> str:
+        return next(iter(self._staged.values())).temp_path
+
+    def write(self, table: pa.Table) -> None:
+        """Append one page, already conformed to the schema."""
+        with output_errors(self._where):
+            for sink in self._sinks.values():
+                sink.write(table)
+        self.rows += table.num_rows
+
+    def publish(self) -> list[WrittenFile]:
+        """Finish every file, then publish them all; on any failure, publish none."""
+        try:
+            with output_errors(self._where):
+                for sink in self._sinks.values():
+                    sink.close()
+            written = [
+                WrittenFile(staged.relpath, fmt, self.rows, self._files[fmt].bytes, self._files[fmt].sha256.hexdigest())
+                for fmt, staged in self._staged.items()
+            ]
+            for staged in self._staged.values():
+                self._storage.publish(staged)
+        except BaseException:
+            self.discard()
+            raise
+        return written
+
+    def discard(self) -> None:
+        """Close and remove every staged file; never fails."""
+        for sink in self._sinks.values():
+            try:
+                sink.close()
+            except Exception:  # noqa: S110 (the file is being thrown away)
+                pass
+        for file in self._files.values():
+            if not file.closed:
+                file.close()
+        for staged in self._staged.values():
+            self._storage.discard(staged)
 
 
 def write_files(
@@ -87,55 +180,106 @@ def write_files(
     targets: Mapping[str, str],
     observe: Callable[[pa.Table], None] = lambda table: None,
 ) -> list[WrittenFile]:
-    """Write `pages`, conformed to `schema`, to each `format -> relpath` in `targets`.
+    """Write `pages`, conformed to `schema`, to each `format -> relpath` in `targets`, and publish.
 
     `observe` sees every conformed page (the incremental cursor is taken from them).
     """
-    staged = {fmt: storage.stage(relpath) for fmt, relpath in targets.items()}
+    files = FileSet(storage, schema, targets)
     try:
-        rows = _write_all(pages, schema, staged, observe)
-        written = [_describe(fmt, item, rows) for fmt, item in staged.items()]
-        for item in staged.values():
-            storage.publish(item)
+        for page in pages:
+            table = conform(page, schema)
+            observe(table)
+            files.write(table)
     except BaseException:
-        for item in staged.values():
-            storage.discard(item)
+        files.discard()
         raise
-    return written
+    return files.publish()
 
 
-def _write_all(
-    pages: Iterable[pa.Table],
-    schema: pa.Schema,
-    staged: Mapping[str, Staged],
-    observe: Callable[[pa.Table], None],
-) -> int:
-    rows = 0
-    try:
-        with ExitStack() as closing:
-            sinks = []
-            for fmt, item in staged.items():
-                sink = SINKS[fmt](item.temp_path, schema)
-                closing.callback(sink.close)
-                sinks.append(sink)
-            for page in pages:
-                table = conform(page, schema)
-                observe(table)
-                for sink in sinks:
-                    sink.write(table)
-                rows += table.num_rows
-    except OSError as exc:
-        raise OutputError(f"cannot write {os.path.dirname(next(iter(staged.values())).temp_path)}: {exc}") from None
-    return rows
+class Streamer:
+    """Writes pages on a background thread while they are fetched, as long as the schema holds.
 
+    `offer` each page with the run's schema so far. The first page fixes the files' schema; a
+    page that changes the run's schema (a new column, a wider type) ends streaming for good and
+    discards what was streamed. `publish` then succeeds only if streaming is still `active`.
+    """
 
-def _describe(fmt: str, staged: Staged, rows: int) -> WrittenFile:
-    with open(staged.temp_path, "rb") as file:
-        digest = hashlib.file_digest(file, "sha256").hexdigest()
-    return WrittenFile(
-        path=staged.relpath,
-        format=fmt,
-        rows=rows,
-        bytes=os.path.getsize(staged.temp_path),
-        sha256=digest,
-    )
+    def __init__(
+        self,
+        storage: LocalStorage,
+        targets: Mapping[str, str],
+        observe: Callable[[pa.Table], None] = lambda table: None,
+    ) -> None:
+        self._storage = storage
+        self._targets = targets
+        self._observe = observe
+        self._files: FileSet | None = None
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=_QUEUED_PAGES)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.abandoned = False
+
+    def __enter__(self) -> Streamer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._files is not None:
+            self._stop(discard=True)
+
+    @property
+    def active(self) -> bool:
+        return self._files is not None and not self.abandoned
+
+    def offer(self, table: pa.Table, schema: pa.Schema) -> None:
+        """Stream `table` if `schema` (the run's so far) is the one streaming started with."""
+        self._raise_thread_error()
+        if self.abandoned or table.num_rows == 0:
+            return
+        if self._files is None:
+            self._files = FileSet(self._storage, schema, self._targets)
+            self._thread = threading.Thread(
+                target=self._drain, args=(self._files,), name="fetcher-writer", daemon=True
+            )
+            self._thread.start()
+        elif not schema.equals(self._files.schema):
+            self._stop(discard=True)
+            self.abandoned = True
+            return
+        conformed = conform(table, self._files.schema)
+        self._observe(conformed)
+        self._queue.put(conformed)
+
+    def publish(self) -> list[WrittenFile]:
+        """Finish and publish the streamed files. Only when `active`."""
+        assert self._files is not None and not self.abandoned
+        files = self._stop(discard=False)
+        return files.publish()
+
+    def _drain(self, files: FileSet) -> None:
+        try:
+            while (table := self._queue.get()) is not None:
+                files.write(table)
+        except BaseException as exc:  # handed to the fetching thread by _raise_thread_error
+            self._error = exc
+            while self._queue.get() is not None:  # unblock the producer until it stops
+                pass
+
+    def _stop(self, *, discard: bool) -> FileSet:
+        files, self._files = self._files, None
+        assert files is not None and self._thread is not None
+        self._queue.put(None)
+        self._thread.join()
+        if discard:
+            files.discard()
+            return files
+        self._raise_thread_error(files)
+        return files
+
+    def _raise_thread_error(self, files: FileSet | None = None) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            if files is not None:
+                files.discard()
+            raise error

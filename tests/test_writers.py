@@ -12,7 +12,7 @@ import pytest
 
 from fetcher.errors import OutputError
 from fetcher.storage import LocalStorage
-from fetcher.writers import write_files
+from fetcher.writers import Streamer, write_files
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])
 PAGES = [pa.table({"id": [1, 2], "name": ["a", ""], "score": [1.5, None]}), pa.table({"id": [3], "name": [None]})]
@@ -57,13 +57,14 @@ def test_write_files_observe_sees_conformed_pages(tmp_path: Path) -> None:
     assert seen == [["id", "name", "score"], ["id", "name", "score"]]
 
 
-def test_write_files_failure_mid_write_publishes_nothing(tmp_path: Path) -> None:
-    def pages() -> object:
-        yield PAGES[0]
+def test_write_files_failure_mid_write_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(self: object, table: pa.Table) -> None:
         raise OSError(28, "No space left on device")
 
+    monkeypatch.setattr("fetcher.writers._CsvSink.write", full_disk)
+
     with pytest.raises(OutputError, match="No space left on device"):
-        write_files(LocalStorage(str(tmp_path)), pages(), SCHEMA, TARGETS)
+        write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
 
     assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
 
@@ -76,3 +77,49 @@ def test_write_files_row_groups_are_large(tmp_path: Path, monkeypatch: pytest.Mo
 
     metadata = pq.ParquetFile(tmp_path / "a.parquet").metadata
     assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
+
+
+class TestStreamer:
+    def test_streamer_writes_pages_as_offered_and_publishes(self, tmp_path: Path) -> None:
+        storage = LocalStorage(str(tmp_path))
+        seen: list[int] = []
+
+        with Streamer(storage, TARGETS, observe=lambda t: seen.append(t.num_rows)) as streamer:
+            for page in PAGES:
+                streamer.offer(page, SCHEMA)
+            written = streamer.publish()
+
+        assert pq.read_table(tmp_path / TARGETS["parquet"]).num_rows == 3
+        assert [item.rows for item in written] == [3, 3] and seen == [2, 1]
+        assert written[0].sha256 == hashlib.sha256((tmp_path / TARGETS["parquet"]).read_bytes()).hexdigest()
+
+    def test_streamer_schema_change_abandons_and_discards(self, tmp_path: Path) -> None:
+        storage = LocalStorage(str(tmp_path))
+        wider = SCHEMA.append(pa.field("extra", pa.string()))
+
+        with Streamer(storage, TARGETS) as streamer:
+            streamer.offer(PAGES[0], SCHEMA)
+            streamer.offer(PAGES[1], wider)
+
+            assert streamer.abandoned and not streamer.active
+            assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+
+    def test_streamer_write_error_surfaces_and_publishes_nothing(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        def full_disk(self: object, table: pa.Table) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("fetcher.writers._CsvSink.write", full_disk)
+
+        with pytest.raises(OutputError, match="No space left on device"), Streamer(LocalStorage(str(tmp_path)), TARGETS) as streamer:
+            for page in PAGES:
+                streamer.offer(page, SCHEMA)
+            streamer.publish()
+
+        assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+
+    def test_streamer_exit_on_failure_discards(self, tmp_path: Path) -> None:
+        with pytest.raises(RuntimeError), Streamer(LocalStorage(str(tmp_path)), TARGETS) as streamer:
+            streamer.offer(PAGES[0], SCHEMA)
+            raise RuntimeError("fetch failed")
+
+        assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
