@@ -69,9 +69,7 @@ class Client:
         self.attempts = 0
         self.retries = 0
         self._session = _Session()
-        self._session.headers.update(
-            {"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"}
-        )
+        self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
         self._session.headers.update(source.headers)
         # Read proxies and REQUESTS_CA_BUNDLE from the environment once per run; requests would
         # otherwise scan os.environ on every request, a measurable cost over a thousand pages.

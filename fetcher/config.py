@@ -65,7 +65,7 @@ class Source:
     run_timeout_s: float = 3000.0
     max_response_mb: float = 256.0
     retry: Retry = Retry()
-    pagination: Paginator = NoPagination()
+    pagination: Paginator = field(default_factory=NoPagination)
     auth: Auth | None = None
     incremental: Incremental | None = None
 
@@ -155,9 +155,7 @@ def _from_environment(env: Mapping[str, str]) -> Config:
             ) from None
     token, token_file = env.get("FETCH_BEARER_TOKEN"), env.get("FETCH_BEARER_TOKEN_FILE")
     if token is not None and token_file is not None:
-        raise ConfigError(
-            "FETCH_BEARER_TOKEN", "set FETCH_BEARER_TOKEN or FETCH_BEARER_TOKEN_FILE, not both"
-        )
+        raise ConfigError("FETCH_BEARER_TOKEN", "set FETCH_BEARER_TOKEN or FETCH_BEARER_TOKEN_FILE, not both")
     if token is not None:
         source["auth"] = {"type": "bearer", "token_env": "FETCH_BEARER_TOKEN"}
     elif token_file is not None:
@@ -206,7 +204,7 @@ def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
     _check_url(source.url, f"{where}.url")
     _check_choice(source.method, METHODS, f"{where}.method")
     if source.body is not None and source.method != "POST":
-        raise ConfigError(f"{where}.body", "a body is sent only with method = \"POST\"")
+        raise ConfigError(f"{where}.body", 'a body is sent only with method = "POST"')
     for fmt in source.formats:
         _check_choice(fmt, FORMATS, f"{where}.formats")
     if not source.formats or len(set(source.formats)) != len(source.formats):
@@ -217,7 +215,7 @@ def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
         cron.validate(source.schedule)
     except ValueError as exc:
         raise ConfigError(
-            f"{where}.schedule", f"{_show(source.schedule)} {exc}; e.g. \"0 * * * *\" for hourly"
+            f"{where}.schedule", f'{_show(source.schedule)} {exc}; e.g. "0 * * * *" for hourly'
         ) from None
     for key in ("timeout_s", "run_timeout_s", "max_response_mb"):
         _check_positive(getattr(source, key), f"{where}.{key}")
@@ -230,9 +228,7 @@ def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
         pagination=_pagination(nested.get("pagination", {}), f"{where}.pagination"),
         auth=_auth(nested["auth"], f"{where}.auth", env) if "auth" in nested else None,
         incremental=(
-            _incremental(nested["incremental"], f"{where}.incremental")
-            if "incremental" in nested
-            else None
+            _incremental(nested["incremental"], f"{where}.incremental") if "incremental" in nested else None
         ),
     )
 
@@ -299,9 +295,7 @@ def _incremental(table: Any, where: str) -> Incremental:
 # ---- generic, type-driven building of the dataclasses above -------------------------------------
 
 
-def _build(
-    cls: type, table: Any, where: str, *, skip: tuple[str, ...] = (), label: str = ""
-) -> Any:
+def _build(cls: type, table: Any, where: str, *, skip: tuple[str, ...] = (), label: str = "") -> Any:
     """Build dataclass `cls` from `table`, checking keys and types against its annotations."""
     if not isinstance(table, dict):
         raise ConfigError(where, f"{_show(table)} is not a table")
@@ -362,9 +356,7 @@ def _describe(hint: Any) -> str:
         return "a list of strings"
     if origin in (Mapping, dict) or dataclasses.is_dataclass(hint):
         return "a table"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        hint, str(hint)
-    )
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(hint, str(hint))
 
 
 def _scalar_text(value: Any, key: str) -> str:
@@ -392,9 +384,7 @@ def _reject_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], where: s
             context = f" with {label}" if label else ""
             name = f"{where}.{key}" if where else key
             extra = ["type"] if label else []
-            raise ConfigError(
-                name, f"unknown key{context}; allowed: {', '.join(extra + list(allowed))}"
-            )
+            raise ConfigError(name, f"unknown key{context}; allowed: {', '.join(extra + list(allowed))}")
 
 
 def _check_choice(value: str, allowed: tuple[str, ...], key: str) -> None:
@@ -412,9 +402,7 @@ def _check_url(url: str, key: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(key, f"{_show(redact.redact(url))} is not an http:// or https:// URL")
     if parts.password is not None:
-        raise ConfigError(
-            key, "credentials in the URL are not allowed (value redacted); use [sources.auth]"
-        )
+        raise ConfigError(key, "credentials in the URL are not allowed (value redacted); use [sources.auth]")
 
 
 def _show(value: Any) -> str:

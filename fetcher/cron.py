@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -29,7 +29,7 @@ def validate(expression: str) -> None:
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"has {len(fields)} fields, cron needs 5 (minute hour day month weekday)")
-    for name, field in zip(_FIELDS, fields):
+    for name, field in zip(_FIELDS, fields, strict=True):
         if not _FIELD.fullmatch(field):
             raise ValueError(f"bad {name} field {field!r}")
     try:
@@ -67,7 +67,7 @@ def local_zone() -> tzinfo:
         with open("/etc/localtime", "rb") as localtime:
             return ZoneInfo.from_file(localtime, key="localtime")
     except (OSError, ValueError, ZoneInfoNotFoundError):
-        return timezone.utc
+        return UTC
 
 
 def _local(moment: datetime) -> datetime:

@@ -2,8 +2,8 @@
 
 msgspec parses almost every body, twice as fast as `json`, integers of any size exactly. What it
 refuses but JSON producers really send (NaN and Infinity literals, numbers beyond a double's range)
-goes to `json`, which keeps them. A UTF-8 byte order mark is skipped. Everything else that is not JSON (an HTML
-error page, a truncated document, invalid UTF-8, nesting too deep to parse) is an error.
+goes to `json`, which keeps them. A UTF-8 byte order mark is skipped. Everything else that is not
+JSON (an HTML error page, a truncated document, invalid UTF-8, nesting too deep) is an error.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ if __package__ in (None, ""):
     # Run as a script: make the package importable from its parent directory.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from fetcher.cli import main  # noqa: E402
+from fetcher.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["run", *sys.argv[1:]]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fetcher import cron, runs
 from fetcher.config import Config, Source
@@ -58,7 +58,7 @@ def container_started_at() -> datetime:
         boot = next(int(line.split()[1]) for line in stat if line.startswith("btime "))
     with open("/proc/1/stat") as stat:
         ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
-    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), timezone.utc)
+    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
 
 
 def scheduler_running(names: Iterable[str] = ("cron",)) -> bool:

@@ -194,9 +194,7 @@ def kind_of(paginator: Paginator) -> str:
     return next(name for name, kind in PAGINATORS.items() if isinstance(paginator, kind))
 
 
-def walk(
-    paginator: Paginator, request: PageRequest, fetch: Callable[[PageRequest], Page]
-) -> Iterator[Page]:
+def walk(paginator: Paginator, request: PageRequest, fetch: Callable[[PageRequest], Page]) -> Iterator[Page]:
     """Fetch page after page until the paginator stops.
 
     Raises PaginationError when a request would repeat (a cursor or next URL that loops), when a

@@ -53,7 +53,7 @@ def extract(document: Any, path: str, url: str) -> list[dict[str, Any]]:
         return node
     if isinstance(node, dict):
         if _is_columnar(node):
-            return [dict(zip(node, row)) for row in zip(*node.values())]
+            return [dict(zip(node, row, strict=True)) for row in zip(*node.values(), strict=True)]
         return [node] if node else []
     raise RecordsError(
         f"{url}: records at {path or 'the top level'!r} are {_json_kind(node)}; expected an array "
@@ -95,7 +95,7 @@ class Deduplicator:
             table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
             for name in self.primary_key
         ]
-        keys = columns[0] if len(columns) == 1 else list(zip(*columns))
+        keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
         keep = []
         for key in keys:
             fresh = key is None or key not in self._seen
@@ -107,7 +107,9 @@ class Deduplicator:
         return kept
 
 
-def _flatten(rows: Sequence[dict[str, Any]], prefix: str, out: dict[str, pa.Array], dumps: Callable[[Any], str]) -> None:
+def _flatten(
+    rows: Sequence[dict[str, Any]], prefix: str, out: dict[str, pa.Array], dumps: Callable[[Any], str]
+) -> None:
     for key in dict.fromkeys(chain.from_iterable(rows)):
         name = prefix + key
         values = [row.get(key) for row in rows]

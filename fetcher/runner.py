@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fetcher import lock, pagination, records, runs, schema, state
 from fetcher.client import Client
@@ -90,7 +90,10 @@ def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunReco
                 record.records = spool.rows
                 logger.debug(
                     "event=page source=%s page=%d records=%d url=%s",
-                    source.name, record.pages, page.record_count, quote(redact(page.url)),
+                    source.name,
+                    record.pages,
+                    page.record_count,
+                    quote(redact(page.url)),
                 )
                 if deadline.expired():
                     raise DeadlineExceeded(
@@ -101,7 +104,9 @@ def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunReco
             record.duplicates_dropped = dedupe.dropped
 
         if spool.rows == 0:
-            logger.info("event=empty source=%s message=%s", source.name, quote("no records; no data file written"))
+            logger.info(
+                "event=empty source=%s message=%s", source.name, quote("no records; no data file written")
+            )
             return
         run_schema = unifier.schema
         record.columns = {item.name: str(item.type) for item in run_schema}
@@ -132,7 +137,9 @@ def _fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
         except NotJson as exc:
             raise FetchError(shown, str(exc), status=200) from None
         found = records.extract(document.value, source.records, shown)
-        return Page(request, response.url, response.headers, document.value, found, response.content, document.exact)
+        return Page(
+            request, response.url, response.headers, document.value, found, response.content, document.exact
+        )
 
     return fetch
 
@@ -156,8 +163,16 @@ def _save_and_log(storage: LocalStorage, record: runs.RunRecord) -> None:
         logging.INFO if error is None else logging.ERROR,
         "event=run source=%s status=%s pages=%d records=%d duplicates_dropped=%d files=%d "
         "attempts=%d retries=%d duration_s=%.3f run_id=%s%s",
-        record.source, record.status, record.pages, record.records, record.duplicates_dropped,
-        len(record.files), record.attempts, record.retries, record.duration_s or 0.0, record.run_id,
+        record.source,
+        record.status,
+        record.pages,
+        record.records,
+        record.duplicates_dropped,
+        len(record.files),
+        record.attempts,
+        record.retries,
+        record.duration_s or 0.0,
+        record.run_id,
         f" error={quote(error)}" if error else "",
     )
 
@@ -169,10 +184,10 @@ def _unique_start(storage: LocalStorage, source: str) -> datetime:
     write the same file names.
     """
     while True:
-        started = datetime.now(timezone.utc).replace(microsecond=0)
+        started = datetime.now(UTC).replace(microsecond=0)
         if not runs.exists(storage, source, started):
             return started
-        time.sleep(1.0 - datetime.now(timezone.utc).microsecond / 1e6)
+        time.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)
 
 
 def _ignore(table: object) -> None:

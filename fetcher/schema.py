@@ -35,7 +35,7 @@ class Unifier:
     def observe(self, table: pa.Table) -> None:
         """Fold one page's column types into the run's schema."""
         self._pages += 1
-        for name, column in zip(table.column_names, table.columns):
+        for name, column in zip(table.column_names, table.columns, strict=True):
             kind = column.type
             if kind == _INT and _has_wide_ints(column):
                 self._wide_ints.add(name)
@@ -45,7 +45,10 @@ class Unifier:
                 if self._pages > 1:
                     logger.info(
                         "event=schema_drift source=%s page=%d column=%s change=added type=%s",
-                        self.source, self._pages, quote(name), kind,
+                        self.source,
+                        self._pages,
+                        quote(name),
+                        kind,
                     )
                 continue
             after = _join(before, kind, wide_ints=name in self._wide_ints)
@@ -54,7 +57,11 @@ class Unifier:
                 if before != _NULL:
                     logger.info(
                         "event=schema_drift source=%s page=%d column=%s change=widened from=%s to=%s",
-                        self.source, self._pages, quote(name), before, after,
+                        self.source,
+                        self._pages,
+                        quote(name),
+                        before,
+                        after,
                     )
 
     @property

@@ -7,6 +7,7 @@ Reading back yields the pages in their original order, one at a time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from types import TracebackType
@@ -36,10 +37,8 @@ class Spool:
     ) -> None:
         self._close_writer()
         for path in self._segments:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(path)
-            except OSError:
-                pass
 
     def append(self, table: pa.Table) -> None:
         """Add one page; an empty page adds nothing."""

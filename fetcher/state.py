@@ -7,7 +7,7 @@ next run but never skip any: delivery is at least once.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -31,7 +31,9 @@ def load_cursor(storage: LocalStorage, source: str, incremental: Incremental) ->
     if document.get("cursor_field") != incremental.cursor_field:
         logger.warning(
             "event=state_ignored source=%s reason=cursor_field_changed saved=%s configured=%s",
-            source, document.get("cursor_field"), incremental.cursor_field,
+            source,
+            document.get("cursor_field"),
+            incremental.cursor_field,
         )
         return incremental.initial
     return document.get("cursor")
@@ -46,7 +48,7 @@ def save_cursor(
             "cursor_field": incremental.cursor_field,
             "cursor": cursor,
             "run_id": run_id,
-            "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
 

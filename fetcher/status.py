@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fetcher import cron, runs
 from fetcher.config import Config
@@ -13,7 +13,7 @@ _HEADER = ("SOURCE", "LAST RUN (UTC)", "STATUS", "RECORDS", "FILES", "NEXT RUN")
 
 def render(config: Config, now: datetime | None = None) -> str:
     """One row per source, aligned, with a header."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     storage = open_storage(config.output_dir)
     rows = [_HEADER]
     for source in config.sources:
@@ -31,5 +31,5 @@ def render(config: Config, now: datetime | None = None) -> str:
         )
     widths = [max(len(row[index]) for row in rows) for index in range(len(_HEADER))]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     )

@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,10 +67,8 @@ class LocalStorage:
 
     def discard(self, staged: Staged) -> None:
         """Remove a staged file that will not be published; never fails."""
-        try:
+        with suppress(OSError):
             os.unlink(staged.temp_path)
-        except OSError:
-            pass
 
     @contextmanager
     def writing(self, relpath: str) -> Iterator[Staged]:
@@ -90,9 +88,12 @@ class LocalStorage:
     def write_json(self, relpath: str, document: Any) -> None:
         """Publish `document` as indented JSON at `relpath`, atomically."""
         data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-        with self.writing(relpath) as staged, output_errors(staged.temp_path):
-            with open(staged.temp_path, "wb") as file:
-                file.write(data)
+        with (
+            self.writing(relpath) as staged,
+            output_errors(staged.temp_path),
+            open(staged.temp_path, "wb") as file,
+        ):
+            file.write(data)
 
     def read_json(self, relpath: str) -> Any | None:
         """The JSON document at `relpath`, or None when there is none."""

@@ -96,7 +96,9 @@ class ApiServer:
             send(handler, *reply)
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+def send(
+    handler: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None
+) -> None:
     """Write a complete response: `body` as bytes, text, or JSON for anything else."""
     if isinstance(body, bytes):
         data = body

@@ -50,7 +50,7 @@ def test_api_key_in_query_adds_parameter_only() -> None:
 
 
 def test_auth_kinds_table_names_every_kind() -> None:
-    assert AUTH_KINDS == {"bearer": Bearer, "basic": Basic, "api_key": ApiKey}
+    assert {"bearer": Bearer, "basic": Basic, "api_key": ApiKey} == AUTH_KINDS
 
 
 def test_auth_repr_hides_secret() -> None:

@@ -37,7 +37,10 @@ def test_main_runs_every_source(write_config: Callable[[str], Path], tmp_path: P
     responses.get(URL + "/two", json=[{"id": 2}])
 
     assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
-    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/date=*/*.parquet")) == ["one", "two"]
+    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/date=*/*.parquet")) == [
+        "one",
+        "two",
+    ]
 
 
 @responses.activate
@@ -57,7 +60,9 @@ def test_main_run_one_source(write_config: Callable[[str], Path], tmp_path: Path
 
 
 @responses.activate
-def test_main_failed_source_exits_1_and_others_still_run(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+def test_main_failed_source_exits_1_and_others_still_run(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
     responses.get(URL, status=404)
     responses.get(URL + "/two", json=[{"id": 2}])
 
@@ -65,7 +70,9 @@ def test_main_failed_source_exits_1_and_others_still_run(write_config: Callable[
     assert list((tmp_path / "out").glob("two/date=*/*.parquet"))
 
 
-def test_main_config_error_exits_2_with_one_line(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_config_error_exits_2_with_one_line(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_config('[[sources]]\nname = "a"\nurl = "http://h/x"\nschedule = "hourly"\n')
 
     assert cli.main(["run", "--config", str(path)]) == EXIT_CONFIG
@@ -73,7 +80,9 @@ def test_main_config_error_exits_2_with_one_line(write_config: Callable[[str], P
     assert 'level=ERROR event=config_error error="sources[0].schedule: \\"hourly\\" has 1 fields' in line
 
 
-def test_main_unknown_source_exits_2(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_unknown_source_exits_2(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["run", "--source", "nope", "--config", str(write_config(TWO_SOURCES))]) == EXIT_CONFIG
     assert "is not a configured source; have: one, two" in capsys.readouterr().err
 
@@ -91,7 +100,9 @@ def test_main_locked_source_exits_75_saying_skipped(
     assert "skipped: run in progress (pid" in capsys.readouterr().err
 
 
-def test_main_validate_prints_sources(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_validate_prints_sources(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["validate", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
 
     out = capsys.readouterr().out
@@ -115,16 +126,20 @@ def test_main_validate_probe_prints_columns_and_writes_nothing(
     assert not (tmp_path / "out").exists()
 
 
-def test_main_status_prints_table(write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_status_prints_table(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["status", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
 
-    header, one, two = capsys.readouterr().out.splitlines()
+    header, one, _ = capsys.readouterr().out.splitlines()
     assert header.split() == ["SOURCE", "LAST", "RUN", "(UTC)", "STATUS", "RECORDS", "FILES", "NEXT", "RUN"]
     assert one.split()[:2] == ["one", "never"]
 
 
 def test_help_lists_commands_and_exit_codes() -> None:
-    result = subprocess.run([sys.executable, "-m", "fetcher", "--help"], cwd=REPO, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "fetcher", "--help"], cwd=REPO, capture_output=True, text=True, check=True
+    )
 
     assert "run" in result.stdout and "validate" in result.stdout and "status" in result.stdout
     assert "75 skipped" in result.stdout.replace("\n", " ")

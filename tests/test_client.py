@@ -121,7 +121,12 @@ def test_get_decompresses_gzip() -> None:
 def test_get_refuses_declared_oversize_body_without_reading() -> None:
     responses.get(URL, body=b"x" * 2_000_000, headers={"Content-Length": "2000000"})
 
-    with _client(max_response_mb=1) as client, pytest.raises(FetchError, match="larger than max_response_mb=1 \\(Content-Length 2000000\\); not read"):
+    with (
+        _client(max_response_mb=1) as client,
+        pytest.raises(
+            FetchError, match="larger than max_response_mb=1 \\(Content-Length 2000000\\); not read"
+        ),
+    ):
         client.get(PageRequest(URL))
 
 
@@ -130,7 +135,10 @@ def test_get_refuses_gzip_bomb_after_decompression() -> None:
     bomb = gzip.compress(b"\0" * 5_000_000)
     responses.get(URL, body=bomb, headers={"Content-Encoding": "gzip"})
 
-    with _client(max_response_mb=1) as client, pytest.raises(FetchError, match="after decompression; not read further"):
+    with (
+        _client(max_response_mb=1) as client,
+        pytest.raises(FetchError, match="after decompression; not read further"),
+    ):
         client.get(PageRequest(URL))
     assert len(bomb) < 1024 * 1024
 
@@ -180,7 +188,10 @@ def test_get_redirect_within_host_keeps_secret_header() -> None:
 def test_get_error_message_redacts_query_secret() -> None:
     responses.get(URL, status=404)
 
-    with _client(auth=ApiKey(token_env="K", query="api_key", secret="sekrit")) as client, pytest.raises(FetchError) as caught:
+    with (
+        _client(auth=ApiKey(token_env="K", query="api_key", secret="sekrit")) as client,
+        pytest.raises(FetchError) as caught,
+    ):
         client.get(PageRequest(URL))
 
     assert "sekrit" not in str(caught.value)

@@ -57,7 +57,9 @@ url = "https://api.example.com/forecast"
 
 
 class TestLoadFile:
-    def test_load_full_file_gives_typed_values(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_load_full_file_gives_typed_values(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         settings = config.load(str(write_config(FULL)), {"ORDERS_TOKEN": "tok-123"})
 
         orders, weather = settings.sources
@@ -106,7 +108,8 @@ class TestLoadFile:
             ),
             pytest.param('type = "offset"', Offset(), id="offset-defaults"),
             pytest.param(
-                'type = "offset"\noffset_param = "skip"\nlimit_param = "take"\nlimit = 10\ntotal_path = "total"',
+                'type = "offset"\noffset_param = "skip"\nlimit_param = "take"\n'
+                'limit = 10\ntotal_path = "total"',
                 Offset(offset_param="skip", limit_param="take", limit=10, total_path="total"),
                 id="offset",
             ),
@@ -199,7 +202,11 @@ class TestLocate:
         (source,) = settings.sources
         assert settings.origin == "environment"
         assert settings.output_dir == str(tmp_path)
-        assert (source.name, source.url, source.records) == ("things", "https://api.example.com/v1/things", "results")
+        assert (source.name, source.url, source.records) == (
+            "things",
+            "https://api.example.com/v1/things",
+            "results",
+        )
         assert source.formats == ("csv", "parquet")
         assert source.schedule == "5 * * * *"
         assert source.params == {"a": "1", "b": "two"}
@@ -227,50 +234,242 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("text", "key", "words"),
         [
-            pytest.param('output = "/x"\n' + SOURCE, "output", "allowed: output_dir, sources", id="unknown-top-key"),
-            pytest.param(SOURCE + "recrods = 'x'\n", "sources[0].recrods", "allowed: name, url", id="unknown-source-key"),
-            pytest.param(SOURCE + "[sources.retry]\nattempts = 3\n", "sources[0].retry.attempts", "allowed: max_attempts, max_wait_s", id="unknown-retry-key"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "page"\ncursor_path = "x"\n', "sources[0].pagination.cursor_path", 'unknown key with type = "page"', id="key-of-other-kind"),
-            pytest.param(SOURCE + 'timeout_s = "30"\n', "sources[0].timeout_s", '"30" is not a number', id="wrong-type-number"),
-            pytest.param(SOURCE + "timeout_s = true\n", "sources[0].timeout_s", "true is not a number", id="bool-is-not-number"),
-            pytest.param(SOURCE + "timeout_s = 0\n", "sources[0].timeout_s", "must be greater than 0", id="zero-timeout"),
-            pytest.param(SOURCE + "[sources.retry]\nmax_attempts = 1.5\n", "sources[0].retry.max_attempts", "is not an integer", id="float-attempts"),
-            pytest.param(SOURCE + "[sources.retry]\nmax_attempts = 0\n", "sources[0].retry.max_attempts", "greater than 0", id="zero-attempts"),
-            pytest.param(SOURCE + "[sources.retry]\nmax_wait_s = -1\n", "sources[0].retry.max_wait_s", "0 or more", id="negative-wait"),
-            pytest.param(SOURCE + "params = { a = [1] }\n", "sources[0].params.a", "not a string, number or boolean", id="param-list"),
-            pytest.param(SOURCE + "headers = 'x'\n", "sources[0].headers", '"x" is not a table', id="headers-not-table"),
-            pytest.param('[[sources]]\nname = "Bad Name"\nurl = "http://h/x"\n', "sources[0].name", '"Bad Name" is not allowed', id="bad-name"),
-            pytest.param('[[sources]]\nname = "../etc"\nurl = "http://h/x"\n', "sources[0].name", "is not allowed", id="traversal-name"),
-            pytest.param('[[sources]]\nurl = "http://h/x"\n', "sources[0].name", "is required", id="missing-name"),
-            pytest.param('[[sources]]\nname = "a"\nurl = "ftp://h/x"\n', "sources[0].url", "not an http:// or https:// URL", id="bad-url"),
-            pytest.param('[[sources]]\nname = "a"\nurl = "https://u:pw@h/x"\n', "sources[0].url", "credentials in the URL", id="url-credentials"),
-            pytest.param(SOURCE + 'method = "PUT"\n', "sources[0].method", '"PUT" is not one of: GET, POST', id="bad-method"),
-            pytest.param(SOURCE + "body = { a = 1 }\n", "sources[0].body", "only with method", id="body-with-get"),
-            pytest.param(SOURCE + 'formats = ["json"]\n', "sources[0].formats", '"json" is not one of: parquet, csv', id="bad-format"),
-            pytest.param(SOURCE + "formats = []\n", "sources[0].formats", "non-empty subset", id="no-formats"),
-            pytest.param(SOURCE + 'formats = ["csv", "csv"]\n', "sources[0].formats", "non-empty subset", id="duplicate-format"),
-            pytest.param(SOURCE + 'schedule = "61 * * * *"\n', "sources[0].schedule", '"61 * * * *" bad minute', id="bad-cron-range"),
-            pytest.param(SOURCE + 'schedule = "@hourly"\n', "sources[0].schedule", "has 1 fields, cron needs 5", id="cron-macro"),
-            pytest.param(SOURCE + 'schedule = "0 L * * *"\n', "sources[0].schedule", "bad hour field", id="cron-extension"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "pages"\n', "sources[0].pagination.type", '"pages" is not one of: none, page, offset, cursor, link, next_url', id="unknown-pagination"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "cursor"\ncursor_param = "c"\n', "sources[0].pagination.cursor_path", 'is required for type = "cursor"', id="cursor-without-path"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "next_url"\n', "sources[0].pagination.next_path", "is required", id="next-url-without-path"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "page"\nsize_param = "n"\n', "sources[0].pagination.size", "is required with size_param", id="size-param-without-size"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "offset"\nlimit = 0\n', "sources[0].pagination.limit", "greater than 0", id="zero-limit"),
-            pytest.param(SOURCE + '[sources.pagination]\ntype = "page"\nmax_pages = 0\n', "sources[0].pagination.max_pages", "greater than 0", id="zero-max-pages"),
-            pytest.param(SOURCE + '[sources.auth]\ntype = "oauth"\n', "sources[0].auth.type", '"oauth" is not one of: bearer, basic, api_key', id="unknown-auth"),
-            pytest.param(SOURCE + "[sources.auth]\ntoken_env = 'T'\n", "sources[0].auth.type", "is required", id="auth-without-type"),
-            pytest.param(SOURCE + '[sources.auth]\ntype = "basic"\npassword_env = "P"\n', "sources[0].auth.username", "is required", id="basic-without-username"),
-            pytest.param(SOURCE + '[sources.auth]\ntype = "bearer"\n', "sources[0].auth", "set exactly one of token_env and token_file", id="bearer-without-secret"),
-            pytest.param(SOURCE + '[sources.auth]\ntype = "bearer"\ntoken_env = "UNSET_VAR"\n', "sources[0].auth.token_env", "environment variable UNSET_VAR is not set", id="unset-secret-var"),
-            pytest.param(SOURCE + '[sources.auth]\ntype = "bearer"\ntoken_file = "/nonexistent/token"\n', "sources[0].auth.token_file", "cannot read /nonexistent/token", id="missing-secret-file"),
-            pytest.param(SOURCE + '[sources.auth]\ntype = "api_key"\ntoken_env = "SET"\nheader = "X"\nquery = "k"\n', "sources[0].auth.query", "not both", id="api-key-header-and-query"),
-            pytest.param(SOURCE + '[sources.incremental]\nparam = "since"\n', "sources[0].incremental.cursor_field", "is required", id="incremental-without-field"),
-            pytest.param(SOURCE + '[sources.incremental]\ncursor_field = ""\nparam = "since"\n', "sources[0].incremental.cursor_field", "must not be empty", id="incremental-empty-field"),
-            pytest.param(SOURCE + '[sources.incremental]\ncursor_field = "t"\nparam = "s"\ninitial = [1]\n', "sources[0].incremental.initial", "is not a string or an integer or a number", id="incremental-bad-initial"),
+            pytest.param(
+                'output = "/x"\n' + SOURCE, "output", "allowed: output_dir, sources", id="unknown-top-key"
+            ),
+            pytest.param(
+                SOURCE + "recrods = 'x'\n",
+                "sources[0].recrods",
+                "allowed: name, url",
+                id="unknown-source-key",
+            ),
+            pytest.param(
+                SOURCE + "[sources.retry]\nattempts = 3\n",
+                "sources[0].retry.attempts",
+                "allowed: max_attempts, max_wait_s",
+                id="unknown-retry-key",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "page"\ncursor_path = "x"\n',
+                "sources[0].pagination.cursor_path",
+                'unknown key with type = "page"',
+                id="key-of-other-kind",
+            ),
+            pytest.param(
+                SOURCE + 'timeout_s = "30"\n',
+                "sources[0].timeout_s",
+                '"30" is not a number',
+                id="wrong-type-number",
+            ),
+            pytest.param(
+                SOURCE + "timeout_s = true\n",
+                "sources[0].timeout_s",
+                "true is not a number",
+                id="bool-is-not-number",
+            ),
+            pytest.param(
+                SOURCE + "timeout_s = 0\n",
+                "sources[0].timeout_s",
+                "must be greater than 0",
+                id="zero-timeout",
+            ),
+            pytest.param(
+                SOURCE + "[sources.retry]\nmax_attempts = 1.5\n",
+                "sources[0].retry.max_attempts",
+                "is not an integer",
+                id="float-attempts",
+            ),
+            pytest.param(
+                SOURCE + "[sources.retry]\nmax_attempts = 0\n",
+                "sources[0].retry.max_attempts",
+                "greater than 0",
+                id="zero-attempts",
+            ),
+            pytest.param(
+                SOURCE + "[sources.retry]\nmax_wait_s = -1\n",
+                "sources[0].retry.max_wait_s",
+                "0 or more",
+                id="negative-wait",
+            ),
+            pytest.param(
+                SOURCE + "params = { a = [1] }\n",
+                "sources[0].params.a",
+                "not a string, number or boolean",
+                id="param-list",
+            ),
+            pytest.param(
+                SOURCE + "headers = 'x'\n", "sources[0].headers", '"x" is not a table', id="headers-not-table"
+            ),
+            pytest.param(
+                '[[sources]]\nname = "Bad Name"\nurl = "http://h/x"\n',
+                "sources[0].name",
+                '"Bad Name" is not allowed',
+                id="bad-name",
+            ),
+            pytest.param(
+                '[[sources]]\nname = "../etc"\nurl = "http://h/x"\n',
+                "sources[0].name",
+                "is not allowed",
+                id="traversal-name",
+            ),
+            pytest.param(
+                '[[sources]]\nurl = "http://h/x"\n', "sources[0].name", "is required", id="missing-name"
+            ),
+            pytest.param(
+                '[[sources]]\nname = "a"\nurl = "ftp://h/x"\n',
+                "sources[0].url",
+                "not an http:// or https:// URL",
+                id="bad-url",
+            ),
+            pytest.param(
+                '[[sources]]\nname = "a"\nurl = "https://u:pw@h/x"\n',
+                "sources[0].url",
+                "credentials in the URL",
+                id="url-credentials",
+            ),
+            pytest.param(
+                SOURCE + 'method = "PUT"\n',
+                "sources[0].method",
+                '"PUT" is not one of: GET, POST',
+                id="bad-method",
+            ),
+            pytest.param(
+                SOURCE + "body = { a = 1 }\n", "sources[0].body", "only with method", id="body-with-get"
+            ),
+            pytest.param(
+                SOURCE + 'formats = ["json"]\n',
+                "sources[0].formats",
+                '"json" is not one of: parquet, csv',
+                id="bad-format",
+            ),
+            pytest.param(
+                SOURCE + "formats = []\n", "sources[0].formats", "non-empty subset", id="no-formats"
+            ),
+            pytest.param(
+                SOURCE + 'formats = ["csv", "csv"]\n',
+                "sources[0].formats",
+                "non-empty subset",
+                id="duplicate-format",
+            ),
+            pytest.param(
+                SOURCE + 'schedule = "61 * * * *"\n',
+                "sources[0].schedule",
+                '"61 * * * *" bad minute',
+                id="bad-cron-range",
+            ),
+            pytest.param(
+                SOURCE + 'schedule = "@hourly"\n',
+                "sources[0].schedule",
+                "has 1 fields, cron needs 5",
+                id="cron-macro",
+            ),
+            pytest.param(
+                SOURCE + 'schedule = "0 L * * *"\n',
+                "sources[0].schedule",
+                "bad hour field",
+                id="cron-extension",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "pages"\n',
+                "sources[0].pagination.type",
+                '"pages" is not one of: none, page, offset, cursor, link, next_url',
+                id="unknown-pagination",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "cursor"\ncursor_param = "c"\n',
+                "sources[0].pagination.cursor_path",
+                'is required for type = "cursor"',
+                id="cursor-without-path",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "next_url"\n',
+                "sources[0].pagination.next_path",
+                "is required",
+                id="next-url-without-path",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "page"\nsize_param = "n"\n',
+                "sources[0].pagination.size",
+                "is required with size_param",
+                id="size-param-without-size",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "offset"\nlimit = 0\n',
+                "sources[0].pagination.limit",
+                "greater than 0",
+                id="zero-limit",
+            ),
+            pytest.param(
+                SOURCE + '[sources.pagination]\ntype = "page"\nmax_pages = 0\n',
+                "sources[0].pagination.max_pages",
+                "greater than 0",
+                id="zero-max-pages",
+            ),
+            pytest.param(
+                SOURCE + '[sources.auth]\ntype = "oauth"\n',
+                "sources[0].auth.type",
+                '"oauth" is not one of: bearer, basic, api_key',
+                id="unknown-auth",
+            ),
+            pytest.param(
+                SOURCE + "[sources.auth]\ntoken_env = 'T'\n",
+                "sources[0].auth.type",
+                "is required",
+                id="auth-without-type",
+            ),
+            pytest.param(
+                SOURCE + '[sources.auth]\ntype = "basic"\npassword_env = "P"\n',
+                "sources[0].auth.username",
+                "is required",
+                id="basic-without-username",
+            ),
+            pytest.param(
+                SOURCE + '[sources.auth]\ntype = "bearer"\n',
+                "sources[0].auth",
+                "set exactly one of token_env and token_file",
+                id="bearer-without-secret",
+            ),
+            pytest.param(
+                SOURCE + '[sources.auth]\ntype = "bearer"\ntoken_env = "UNSET_VAR"\n',
+                "sources[0].auth.token_env",
+                "environment variable UNSET_VAR is not set",
+                id="unset-secret-var",
+            ),
+            pytest.param(
+                SOURCE + '[sources.auth]\ntype = "bearer"\ntoken_file = "/nonexistent/token"\n',
+                "sources[0].auth.token_file",
+                "cannot read /nonexistent/token",
+                id="missing-secret-file",
+            ),
+            pytest.param(
+                SOURCE + '[sources.auth]\ntype = "api_key"\ntoken_env = "SET"\nheader = "X"\nquery = "k"\n',
+                "sources[0].auth.query",
+                "not both",
+                id="api-key-header-and-query",
+            ),
+            pytest.param(
+                SOURCE + '[sources.incremental]\nparam = "since"\n',
+                "sources[0].incremental.cursor_field",
+                "is required",
+                id="incremental-without-field",
+            ),
+            pytest.param(
+                SOURCE + '[sources.incremental]\ncursor_field = ""\nparam = "since"\n',
+                "sources[0].incremental.cursor_field",
+                "must not be empty",
+                id="incremental-empty-field",
+            ),
+            pytest.param(
+                SOURCE + '[sources.incremental]\ncursor_field = "t"\nparam = "s"\ninitial = [1]\n',
+                "sources[0].incremental.initial",
+                "is not a string or an integer or a number",
+                id="incremental-bad-initial",
+            ),
             pytest.param(SOURCE + SOURCE, "sources", '"a" is used twice', id="duplicate-name"),
             pytest.param('output_dir = "/x"\n', "sources", "at least one [[sources]]", id="no-sources"),
-            pytest.param('output_dir = ""\n' + SOURCE, "output_dir", "must not be empty", id="empty-output-dir"),
+            pytest.param(
+                'output_dir = ""\n' + SOURCE, "output_dir", "must not be empty", id="empty-output-dir"
+            ),
         ],
     )
     def test_load_bad_value_names_key_value_and_allowed(
@@ -292,9 +491,13 @@ class TestErrors:
         assert "inline secrets are not allowed (value redacted)" in str(error)
         assert "hunter2-inline" not in str(error)
 
-    def test_load_empty_secret_file_is_refused(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_load_empty_secret_file_is_refused(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         (tmp_path / "empty").write_text("\n")
-        error = _error(write_config(SOURCE + f'[sources.auth]\ntype = "bearer"\ntoken_file = "{tmp_path / "empty"}"\n'))
+        error = _error(
+            write_config(SOURCE + f'[sources.auth]\ntype = "bearer"\ntoken_file = "{tmp_path / "empty"}"\n')
+        )
 
         assert error.key == "sources[0].auth.token_file" and "is empty" in str(error)
 
@@ -318,18 +521,34 @@ class TestErrors:
     def test_load_nothing_configured_says_how_to_configure(self) -> None:
         error = _error(None, {})
 
-        assert error.key == "FETCH_URL" and "mount a TOML file at" in str(error) and "set FETCH_URL" in str(error)
+        assert (
+            error.key == "FETCH_URL"
+            and "mount a TOML file at" in str(error)
+            and "set FETCH_URL" in str(error)
+        )
 
     @pytest.mark.parametrize(
         ("env", "key", "words"),
         [
             pytest.param({"FETCH_SCHEDULE": "every hour"}, "FETCH_SCHEDULE", "has 2 fields", id="schedule"),
             pytest.param({"FETCH_NAME": "My API"}, "FETCH_NAME", "is not allowed", id="name"),
-            pytest.param({"FETCH_FORMATS": "parquet,xlsx"}, "FETCH_FORMATS", '"xlsx" is not one of', id="formats"),
+            pytest.param(
+                {"FETCH_FORMATS": "parquet,xlsx"}, "FETCH_FORMATS", '"xlsx" is not one of', id="formats"
+            ),
             pytest.param({"FETCH_PARAMS": "novalue"}, "FETCH_PARAMS", "is not a query string", id="params"),
             pytest.param({"FETCH_BEARER_TOKEN": ""}, "FETCH_BEARER_TOKEN", "is not set", id="empty-token"),
-            pytest.param({"FETCH_BEARER_TOKEN": "a", "FETCH_BEARER_TOKEN_FILE": "/x"}, "FETCH_BEARER_TOKEN", "not both", id="two-tokens"),
-            pytest.param({"FETCH_BEARER_TOKEN_FILE": "/nonexistent"}, "FETCH_BEARER_TOKEN_FILE", "cannot read", id="token-file"),
+            pytest.param(
+                {"FETCH_BEARER_TOKEN": "a", "FETCH_BEARER_TOKEN_FILE": "/x"},
+                "FETCH_BEARER_TOKEN",
+                "not both",
+                id="two-tokens",
+            ),
+            pytest.param(
+                {"FETCH_BEARER_TOKEN_FILE": "/nonexistent"},
+                "FETCH_BEARER_TOKEN_FILE",
+                "cannot read",
+                id="token-file",
+            ),
         ],
     )
     def test_load_bad_environment_names_variable(self, env: dict[str, str], key: str, words: str) -> None:

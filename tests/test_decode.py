@@ -17,7 +17,7 @@ def test_decode_plain_json_uses_fast_parser() -> None:
 
 
 def test_decode_nan_and_infinity_literals_kept() -> None:
-    document = decode(b'[NaN, Infinity, -Infinity]')
+    document = decode(b"[NaN, Infinity, -Infinity]")
 
     assert document.exact is True
     assert math.isnan(document.value[0]) and document.value[1:] == [math.inf, -math.inf]
@@ -38,7 +38,9 @@ def test_decode_duplicate_keys_last_wins() -> None:
 @pytest.mark.parametrize(
     ("content", "words"),
     [
-        pytest.param(b"<!DOCTYPE html><html><body>Error</body></html>", "body is not JSON (text/html)", id="html"),
+        pytest.param(
+            b"<!DOCTYPE html><html><body>Error</body></html>", "body is not JSON (text/html)", id="html"
+        ),
         pytest.param(b'{"data": [1, 2', "body is truncated JSON", id="truncated"),
         pytest.param(b'{"k": "\xff\xfe"}', "not valid UTF-8 (bad byte at offset 7)", id="invalid-utf8"),
         pytest.param(b"", "body is empty", id="empty"),

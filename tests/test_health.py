@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,12 @@ from fetcher.config import Config
 from fetcher.errors import FetchError
 from fetcher.storage import LocalStorage
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-TWO_HOURLY = 'output_dir = "{out}"\n[[sources]]\nname = "a"\nurl = "http://h/a"\n[[sources]]\nname = "b"\nurl = "http://h/b"\n'
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+TWO_HOURLY = (
+    'output_dir = "{out}"\n'
+    '[[sources]]\nname = "a"\nurl = "http://h/a"\n'
+    '[[sources]]\nname = "b"\nurl = "http://h/b"\n'
+)
 
 
 @pytest.fixture
@@ -30,7 +34,9 @@ def _record(settings: Config, source: str, finished: datetime, error: Exception 
     runs.save(LocalStorage(settings.output_dir), record)
 
 
-def _check(settings: Config, started_ago: timedelta = timedelta(hours=10), cron: bool = True) -> health.Report:
+def _check(
+    settings: Config, started_ago: timedelta = timedelta(hours=10), cron: bool = True
+) -> health.Report:
     return health.check(settings, now=NOW, started_at=NOW - started_ago, scheduler_running=cron)
 
 
@@ -55,7 +61,9 @@ def test_check_latest_run_failed_is_unhealthy_with_error(settings: Config) -> No
     report = _check(settings)
 
     assert not report.healthy
-    assert report.summary.startswith("unhealthy: a: last run ") and report.summary.endswith("failed: http://h/a: HTTP 503")
+    assert report.summary.startswith("unhealthy: a: last run ") and report.summary.endswith(
+        "failed: http://h/a: HTTP 503"
+    )
 
 
 def test_check_stale_success_is_unhealthy(settings: Config) -> None:
@@ -93,19 +101,24 @@ def test_scheduler_running_finds_this_process() -> None:
 
 
 def test_container_started_at_is_in_the_past() -> None:
-    assert health.container_started_at() < datetime.now(timezone.utc)
+    assert health.container_started_at() < datetime.now(UTC)
 
 
 def test_health_command_config_error_is_unhealthy_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["health", "--config", "/nonexistent.toml"]) == 1
 
-    assert capsys.readouterr().out == "unhealthy: configuration error: --config: /nonexistent.toml: no such file\n"
+    assert (
+        capsys.readouterr().out
+        == "unhealthy: configuration error: --config: /nonexistent.toml: no such file\n"
+    )
 
 
-def test_run_missed_runs_only_due_sources(settings: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_run_missed_runs_only_due_sources(
+    settings: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     ran: list[str] = []
     monkeypatch.setattr("fetcher.runner.run", lambda cfg, source: ran.append(source.name) or _ok(source.name))
-    _record(settings, "a", datetime.now(timezone.utc) - timedelta(minutes=1))
+    _record(settings, "a", datetime.now(UTC) - timedelta(minutes=1))
 
     assert cli.main(["run", "--missed", "--config", str(tmp_path / "fetcher.toml")]) == 0
     assert ran == ["b"]

@@ -13,9 +13,8 @@ from fetcher.errors import EXIT_LOCKED, Locked, OutputError
 
 def test_hold_second_holder_is_refused_with_first_pid(tmp_path: Path) -> None:
     path = str(tmp_path / ".lock")
-    with lock.hold(path, "api"):
-        with pytest.raises(Locked) as caught, lock.hold(path, "api"):
-            pass
+    with lock.hold(path, "api"), pytest.raises(Locked) as caught, lock.hold(path, "api"):
+        pass
 
     assert caught.value.pid == os.getpid()
     assert str(caught.value) == f"skipped: run in progress (pid {os.getpid()})"
@@ -32,5 +31,8 @@ def test_hold_released_after_block(tmp_path: Path) -> None:
 
 
 def test_hold_unwritable_directory_is_output_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="cannot open lock"), lock.hold(str(tmp_path / "missing" / ".lock"), "api"):
+    with (
+        pytest.raises(OutputError, match="cannot open lock"),
+        lock.hold(str(tmp_path / "missing" / ".lock"), "api"),
+    ):
         pass

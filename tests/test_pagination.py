@@ -27,7 +27,13 @@ from fetcher.pagination import (
 BASE = PageRequest("https://api.example.com/items", {"q": "x"})
 
 
-def _page(request: PageRequest, body: Any, records: int, headers: dict[str, str] | None = None, url: str | None = None) -> Page:
+def _page(
+    request: PageRequest,
+    body: Any,
+    records: int,
+    headers: dict[str, str] | None = None,
+    url: str | None = None,
+) -> Page:
     rows = [{"n": index} for index in range(records)]
     content = json.dumps([request.full_url, body]).encode()  # distinct per request, as real pages are
     return Page(request, url or request.full_url, headers or {}, body, rows, content)
@@ -66,7 +72,9 @@ class TestKinds:
         assert {r.params["limit"] for r in requests} == {"2"}
 
     def test_offset_stops_at_total(self) -> None:
-        requests = _walk(Offset(limit=2, total_path="meta.total"), lambda r: _page(r, {"meta": {"total": 4}}, 2))
+        requests = _walk(
+            Offset(limit=2, total_path="meta.total"), lambda r: _page(r, {"meta": {"total": 4}}, 2)
+        )
 
         assert [r.params["offset"] for r in requests] == ["0", "2"]
 
@@ -102,35 +110,53 @@ class TestKinds:
         ]
 
     def test_next_url_joins_relative_to_final_url(self) -> None:
-        bodies = {"https://api.example.com/items?q=x": {"next": "items?cursor=b"}, "https://api.example.com/items?cursor=b": {"next": None}}
+        bodies = {
+            "https://api.example.com/items?q=x": {"next": "items?cursor=b"},
+            "https://api.example.com/items?cursor=b": {"next": None},
+        }
 
         requests = _walk(NextUrl(next_path="next"), lambda r: _page(r, bodies[r.full_url], 1))
 
-        assert [r.full_url for r in requests] == ["https://api.example.com/items?q=x", "https://api.example.com/items?cursor=b"]
+        assert [r.full_url for r in requests] == [
+            "https://api.example.com/items?q=x",
+            "https://api.example.com/items?cursor=b",
+        ]
 
     def test_next_url_not_string_is_records_error(self) -> None:
         with pytest.raises(RecordsError, match="next_path 'next' holds 5"):
             _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": 5}, 1))
 
     def test_kind_of_names_each_kind(self) -> None:
-        assert [kind_of(kind()) for kind in (NoPagination, PageNumber, Offset, Link)] == ["none", "page", "offset", "link"]
+        assert [kind_of(kind()) for kind in (NoPagination, PageNumber, Offset, Link)] == [
+            "none",
+            "page",
+            "offset",
+            "link",
+        ]
         assert set(PAGINATORS) == {"none", "page", "offset", "cursor", "link", "next_url"}
 
 
 class TestTraps:
     def test_walk_repeating_cursor_fails_before_max_pages(self) -> None:
-        with pytest.raises(PaginationError, match=r"pagination loops: page 3 would request .*after=same&q=x again"):
-            _walk(Cursor(cursor_path="next", cursor_param="after", max_pages=1000), lambda r: _page(r, {"next": "same"}, 1))
+        with pytest.raises(
+            PaginationError, match=r"pagination loops: page 3 would request .*after=same&q=x again"
+        ):
+            _walk(
+                Cursor(cursor_path="next", cursor_param="after", max_pages=1000),
+                lambda r: _page(r, {"next": "same"}, 1),
+            )
 
     def test_walk_next_url_pointing_at_itself_fails(self) -> None:
-        with pytest.raises(PaginationError, match=r"page 2 would request https://api.example.com/items\?q=x again"):
+        with pytest.raises(
+            PaginationError, match=r"page 2 would request https://api.example.com/items\?q=x again"
+        ):
             _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": r.full_url}, 1))
 
     def test_walk_identical_pages_fail(self) -> None:
         def serve(request: PageRequest) -> Page:
             return Page(request, request.full_url, {}, {}, [{"n": 1}], b'{"data":[{"n":1}]}')
 
-        with pytest.raises(PaginationError, match="page 2 .* repeats page 1 exactly"):
+        with pytest.raises(PaginationError, match=r"page 2 .* repeats page 1 exactly"):
             _walk(PageNumber(), serve)
 
     def test_walk_more_pages_than_max_pages_fails(self) -> None:
@@ -145,7 +171,10 @@ class TestTraps:
         assert served == ["1", "2", "3"]
 
     def test_walk_exactly_max_pages_succeeds(self) -> None:
-        requests = _walk(PageNumber(max_pages=3), lambda r: _page(r, {"p": r.params["page"]}, 0 if r.params["page"] == "3" else 1))
+        requests = _walk(
+            PageNumber(max_pages=3),
+            lambda r: _page(r, {"p": r.params["page"]}, 0 if r.params["page"] == "3" else 1),
+        )
 
         assert len(requests) == 3
 

@@ -32,7 +32,10 @@ class TestExtract:
         assert extract({"data": node}, "data", "u") == []
 
     def test_extract_missing_path_names_url_and_path(self) -> None:
-        with pytest.raises(RecordsError, match=r"https://h/x: records path 'data.items' not found in the body \(the body has 'data'\)"):
+        with pytest.raises(
+            RecordsError,
+            match=r"https://h/x: records path 'data.items' not found in the body \(the body has 'data'\)",
+        ):
             extract({"data": {"rows": []}}, "data.items", "https://h/x")
 
     def test_extract_list_of_scalars_is_refused(self) -> None:
@@ -80,7 +83,9 @@ class TestToTable:
             pytest.param(["ü", "日本"], "string", ["ü", "日本"], id="unicode"),
         ],
     )
-    def test_to_table_column_type_holds_every_value(self, values: list[object], kind: str, expected: list[object]) -> None:
+    def test_to_table_column_type_holds_every_value(
+        self, values: list[object], kind: str, expected: list[object]
+    ) -> None:
         table = to_table([{"v": value} for value in values])
 
         assert _types(table) == {"v": kind}
@@ -110,7 +115,7 @@ class TestToTable:
         assert (table.num_rows, table.num_columns) == (3, 0)
 
     def test_to_table_dotted_key_colliding_with_nested_is_refused(self) -> None:
-        with pytest.raises(RecordsError, match="both flatten to the column 'a.b'"):
+        with pytest.raises(RecordsError, match=r"both flatten to the column 'a\.b'"):
             to_table([{"a.b": 1, "a": {"b": 2}}])
 
     def test_to_table_lone_surrogate_is_records_error(self) -> None:

@@ -33,7 +33,9 @@ def test_redact_basic_auth_header_value() -> None:
     ("text", "expected"),
     [
         pytest.param("https://h/x?token=abc&page=2", "https://h/x?token=***&page=2", id="token-param"),
-        pytest.param("https://h/x?page=2&API_KEY=abc", "https://h/x?page=2&API_KEY=***", id="case-insensitive"),
+        pytest.param(
+            "https://h/x?page=2&API_KEY=abc", "https://h/x?page=2&API_KEY=***", id="case-insensitive"
+        ),
         pytest.param("https://h/x?access_token=abc#frag", "https://h/x?access_token=***#frag", id="fragment"),
         pytest.param("https://ann:pw@h/x", "https://ann:***@h/x", id="userinfo"),
         pytest.param("Authorization: Bearer eyJhbGciOi.x.y", "Authorization: Bearer ***", id="bearer"),

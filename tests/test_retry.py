@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import tenacity
@@ -12,7 +12,10 @@ from fetcher.errors import FetchError, RetryableError
 from fetcher.retry import is_retryable_status, parse_retry_after, policy
 
 
-@pytest.mark.parametrize(("status", "expected"), [(429, True), (500, True), (503, True), (599, True), (400, False), (404, False), (418, False)])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(429, True), (500, True), (503, True), (599, True), (400, False), (404, False), (418, False)],
+)
 def test_is_retryable_status_429_and_5xx_only(status: int, expected: bool) -> None:
     assert is_retryable_status(status) is expected
 
@@ -22,7 +25,7 @@ def test_parse_retry_after_seconds() -> None:
 
 
 def test_parse_retry_after_http_date() -> None:
-    now = datetime(2026, 11, 21, 10, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
 
     assert parse_retry_after("Sat, 21 Nov 2026 10:00:07 GMT", now) == 7.0
 
@@ -33,7 +36,7 @@ def test_parse_retry_after_missing_or_garbage_is_none(value: str | None) -> None
 
 
 def test_parse_retry_after_past_date_is_zero() -> None:
-    assert parse_retry_after("Sat, 21 Nov 2026 09:00:00 GMT", datetime(2026, 11, 21, 10, tzinfo=timezone.utc)) == 0.0
+    assert parse_retry_after("Sat, 21 Nov 2026 09:00:00 GMT", datetime(2026, 11, 21, 10, tzinfo=UTC)) == 0.0
 
 
 def _run(retrying: tenacity.Retrying, outcomes: list[Exception | str]) -> tuple[str, int]:
@@ -55,7 +58,9 @@ class TestPolicy:
         slept: list[float] = []
         retrying = policy(5, 60, Deadline.after(100), sleep=slept.append)
 
-        result, calls = _run(retrying, [RetryableError("u", "503", status=503), RetryableError("u", "503", status=503), "ok"])
+        result, calls = _run(
+            retrying, [RetryableError("u", "503", status=503), RetryableError("u", "503", status=503), "ok"]
+        )
 
         assert (result, calls) == ("ok", 3)
         assert len(slept) == 2 and all(0 <= wait <= 60 for wait in slept)
@@ -70,14 +75,29 @@ class TestPolicy:
         retrying = policy(3, 60, Deadline.after(100), sleep=lambda s: None)
 
         with pytest.raises(RetryableError, match="third"):
-            _run(retrying, [RetryableError("u", "first"), RetryableError("u", "second"), RetryableError("u", "third"), "ok"])
+            _run(
+                retrying,
+                [
+                    RetryableError("u", "first"),
+                    RetryableError("u", "second"),
+                    RetryableError("u", "third"),
+                    "ok",
+                ],
+            )
         assert retrying.statistics["attempt_number"] == 3
 
     def test_policy_honours_retry_after_capped_by_max_wait(self) -> None:
         slept: list[float] = []
         retrying = policy(5, 10, Deadline.after(100), sleep=slept.append)
 
-        _run(retrying, [RetryableError("u", "429", status=429, retry_after_s=2), RetryableError("u", "429", status=429, retry_after_s=500), "ok"])
+        _run(
+            retrying,
+            [
+                RetryableError("u", "429", status=429, retry_after_s=2),
+                RetryableError("u", "429", status=429, retry_after_s=500),
+                "ok",
+            ],
+        )
 
         assert slept == [2, 10]
 

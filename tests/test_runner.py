@@ -23,7 +23,9 @@ from fetcher.lock import hold
 URL = "https://api.example.com/items"
 
 
-def _config(write_config: Callable[[str], Path], extra: str = "", env: dict[str, str] | None = None) -> Config:
+def _config(
+    write_config: Callable[[str], Path], extra: str = "", env: dict[str, str] | None = None
+) -> Config:
     text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
     return config.load(str(write_config(text)), env or {})
 
@@ -42,7 +44,9 @@ def _run_record(out: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _page_callback(records: list[dict[str, Any]], size: int) -> Callable[[Any], tuple[int, dict[str, str], str]]:
+def _page_callback(
+    records: list[dict[str, Any]], size: int
+) -> Callable[[Any], tuple[int, dict[str, str], str]]:
     def callback(request: Any) -> tuple[int, dict[str, str], str]:
         page = int(request.params.get("page", 1))
         return 200, {}, json.dumps({"data": records[(page - 1) * size : page * size]})
@@ -52,7 +56,9 @@ def _page_callback(records: list[dict[str, Any]], size: int) -> Callable[[Any], 
 
 class TestPaginationKinds:
     @responses.activate
-    def test_run_page_pagination_writes_every_record(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_page_pagination_writes_every_record(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         records = [{"id": n, "name": f"n{n}"} for n in range(25)]
         responses.add_callback(responses.GET, URL, callback=_page_callback(records, 10))
         settings = _config(write_config, '[sources.pagination]\ntype = "page"\nsize = 10\n')
@@ -71,7 +77,9 @@ class TestPaginationKinds:
             return 200, {}, json.dumps({"data": records[offset : offset + limit], "total": 7})
 
         responses.add_callback(responses.GET, URL, callback=callback)
-        settings = _config(write_config, '[sources.pagination]\ntype = "offset"\nlimit = 3\ntotal_path = "total"\n')
+        settings = _config(
+            write_config, '[sources.pagination]\ntype = "offset"\nlimit = 3\ntotal_path = "total"\n'
+        )
 
         runner.run(settings, settings.sources[0])
 
@@ -80,8 +88,15 @@ class TestPaginationKinds:
     @responses.activate(registry=registries.OrderedRegistry)
     def test_run_cursor_pagination(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
         responses.get(URL, json={"data": [{"id": 1}], "next": "c2"}, match=[matchers.query_param_matcher({})])
-        responses.get(URL, json={"data": [{"id": 2}], "next": None}, match=[matchers.query_param_matcher({"after": "c2"})])
-        settings = _config(write_config, '[sources.pagination]\ntype = "cursor"\ncursor_path = "next"\ncursor_param = "after"\n')
+        responses.get(
+            URL,
+            json={"data": [{"id": 2}], "next": None},
+            match=[matchers.query_param_matcher({"after": "c2"})],
+        )
+        settings = _config(
+            write_config,
+            '[sources.pagination]\ntype = "cursor"\ncursor_path = "next"\ncursor_param = "after"\n',
+        )
 
         runner.run(settings, settings.sources[0])
 
@@ -89,7 +104,11 @@ class TestPaginationKinds:
 
     @responses.activate(registry=registries.OrderedRegistry)
     def test_run_link_header_pagination(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
-        responses.get(URL, json={"data": [{"id": 1}]}, headers={"Link": '<https://api.example.com/items?page=2>; rel="next"'})
+        responses.get(
+            URL,
+            json={"data": [{"id": 1}]},
+            headers={"Link": '<https://api.example.com/items?page=2>; rel="next"'},
+        )
         responses.get(URL + "?page=2", json={"data": [{"id": 2}]})
         settings = _config(write_config, '[sources.pagination]\ntype = "link"\n')
 
@@ -101,7 +120,9 @@ class TestPaginationKinds:
     def test_run_next_url_pagination(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
         responses.get(URL, json={"data": [{"id": 1}], "links": {"next": "/items?cursor=x"}})
         responses.get(URL + "?cursor=x", json={"data": [{"id": 2}], "links": {"next": None}})
-        settings = _config(write_config, '[sources.pagination]\ntype = "next_url"\nnext_path = "links.next"\n')
+        settings = _config(
+            write_config, '[sources.pagination]\ntype = "next_url"\nnext_path = "links.next"\n'
+        )
 
         runner.run(settings, settings.sources[0])
 
@@ -112,14 +133,36 @@ class TestAuthKinds:
     @pytest.mark.parametrize(
         ("auth", "env", "matcher"),
         [
-            pytest.param('type = "bearer"\ntoken_env = "T"', {"T": "tok"}, matchers.header_matcher({"Authorization": "Bearer tok"}), id="bearer"),
-            pytest.param('type = "basic"\nusername = "ann"\npassword_env = "P"', {"P": "pw"}, matchers.header_matcher({"Authorization": "Basic YW5uOnB3"}), id="basic"),
-            pytest.param('type = "api_key"\ntoken_env = "K"', {"K": "k1"}, matchers.header_matcher({"X-Api-Key": "k1"}), id="api-key-header"),
-            pytest.param('type = "api_key"\ntoken_env = "K"\nquery = "key"', {"K": "k1"}, matchers.query_param_matcher({"key": "k1"}), id="api-key-query"),
+            pytest.param(
+                'type = "bearer"\ntoken_env = "T"',
+                {"T": "tok"},
+                matchers.header_matcher({"Authorization": "Bearer tok"}),
+                id="bearer",
+            ),
+            pytest.param(
+                'type = "basic"\nusername = "ann"\npassword_env = "P"',
+                {"P": "pw"},
+                matchers.header_matcher({"Authorization": "Basic YW5uOnB3"}),
+                id="basic",
+            ),
+            pytest.param(
+                'type = "api_key"\ntoken_env = "K"',
+                {"K": "k1"},
+                matchers.header_matcher({"X-Api-Key": "k1"}),
+                id="api-key-header",
+            ),
+            pytest.param(
+                'type = "api_key"\ntoken_env = "K"\nquery = "key"',
+                {"K": "k1"},
+                matchers.query_param_matcher({"key": "k1"}),
+                id="api-key-query",
+            ),
         ],
     )
     @responses.activate
-    def test_run_sends_credentials(self, write_config: Callable[[str], Path], auth: str, env: dict[str, str], matcher: Any) -> None:
+    def test_run_sends_credentials(
+        self, write_config: Callable[[str], Path], auth: str, env: dict[str, str], matcher: Any
+    ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]}, match=[matcher])
         settings = _config(write_config, f"[sources.auth]\n{auth}\n", env)
 
@@ -132,7 +175,11 @@ class TestRecordShapes:
         [
             pytest.param({"data": [{"a": 1}, {"a": 2}]}, [{"a": 1}, {"a": 2}], id="list"),
             pytest.param({"data": {"a": 1, "b": "x"}}, [{"a": 1, "b": "x"}], id="object"),
-            pytest.param({"data": {"t": ["t0", "t1"], "v": [1.5, 2.5]}}, [{"t": "t0", "v": 1.5}, {"t": "t1", "v": 2.5}], id="columnar"),
+            pytest.param(
+                {"data": {"t": ["t0", "t1"], "v": [1.5, 2.5]}},
+                [{"t": "t0", "v": 1.5}, {"t": "t1", "v": 2.5}],
+                id="columnar",
+            ),
         ],
     )
     @responses.activate
@@ -149,14 +196,20 @@ class TestRecordShapes:
 
 class TestOutcomes:
     @responses.activate
-    def test_run_layout_names_files_by_utc_start(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_layout_names_files_by_utc_start(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]})
         settings = _config(write_config)
 
         record = runner.run(settings, settings.sources[0])
 
         day = record.started_at.strftime("%Y-%m-%d")
-        names = sorted(path.relative_to(tmp_path / "out").as_posix() for path in (tmp_path / "out").rglob("*") if path.is_file())
+        names = sorted(
+            path.relative_to(tmp_path / "out").as_posix()
+            for path in (tmp_path / "out").rglob("*")
+            if path.is_file()
+        )
         assert names == [
             "api/.lock",
             f"api/_runs/{record.run_id}.json",
@@ -182,9 +235,17 @@ class TestOutcomes:
         self, write_config: Callable[[str], Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.INFO)
-        responses.get(URL, json={"data": [{"id": 1, "v": 1}]}, match=[matchers.query_param_matcher({"page": "1"})])
-        responses.get(URL, json={"data": [{"id": 2, "v": 2.5, "new": "x"}]}, match=[matchers.query_param_matcher({"page": "2"})])
-        responses.get(URL, json={"data": [{"id": "three"}]}, match=[matchers.query_param_matcher({"page": "3"})])
+        responses.get(
+            URL, json={"data": [{"id": 1, "v": 1}]}, match=[matchers.query_param_matcher({"page": "1"})]
+        )
+        responses.get(
+            URL,
+            json={"data": [{"id": 2, "v": 2.5, "new": "x"}]},
+            match=[matchers.query_param_matcher({"page": "2"})],
+        )
+        responses.get(
+            URL, json={"data": [{"id": "three"}]}, match=[matchers.query_param_matcher({"page": "3"})]
+        )
         responses.get(URL, json={"data": []}, match=[matchers.query_param_matcher({"page": "4"})])
         settings = _config(write_config, '[sources.pagination]\ntype = "page"\n')
 
@@ -213,7 +274,9 @@ class TestOutcomes:
         assert _run_record(tmp_path / "out")["files"] == []
 
     @responses.activate
-    def test_run_failure_writes_failed_record_and_no_data(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_failure_writes_failed_record_and_no_data(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         responses.get(URL, status=404)
         settings = _config(write_config)
 
@@ -241,7 +304,11 @@ class TestOutcomes:
 
         record = runner.run(settings, settings.sources[0])
 
-        assert record.status == "failed" and problem in record.error["message"] and URL in record.error["message"]
+        assert (
+            record.status == "failed"
+            and problem in record.error["message"]
+            and URL in record.error["message"]
+        )
         assert _files(tmp_path / "out", "*") == []
 
     @responses.activate
@@ -254,7 +321,9 @@ class TestOutcomes:
         assert [path for path in (tmp_path / "out").rglob(".*") if path.name != ".lock"] == []
 
     @responses.activate
-    def test_run_removes_stale_temp_files_first(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_removes_stale_temp_files_first(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]})
         stale = tmp_path / "out" / "api" / "date=2026-01-01" / ".api_20260101T000000Z.parquet.dead.tmp"
         stale.parent.mkdir(parents=True)
@@ -266,7 +335,9 @@ class TestOutcomes:
         assert not stale.exists()
 
     @responses.activate
-    def test_run_locked_source_raises_locked(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_locked_source_raises_locked(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         settings = _config(write_config)
         (tmp_path / "out" / "api").mkdir(parents=True)
 
@@ -289,14 +360,18 @@ class TestOutcomes:
         assert _run_record(tmp_path / "out")["error"]["bug"] is True
 
     @responses.activate
-    def test_run_logs_one_summary_line(self, write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture) -> None:
+    def test_run_logs_one_summary_line(
+        self, write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+    ) -> None:
         caplog.set_level(logging.INFO)
         responses.get(URL, json={"data": [{"id": 1}]})
         settings = _config(write_config)
 
         runner.run(settings, settings.sources[0])
 
-        (summary,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("event=run ")]
+        (summary,) = [
+            record.getMessage() for record in caplog.records if record.getMessage().startswith("event=run ")
+        ]
         assert re.fullmatch(
             r"event=run source=api status=succeeded pages=1 records=1 duplicates_dropped=0 files=2 "
             r"attempts=1 retries=0 duration_s=\d+\.\d{3} run_id=\d{8}T\d{6}Z",
@@ -308,9 +383,19 @@ class TestIncremental:
     INCREMENTAL = '[sources.incremental]\ncursor_field = "updated"\nparam = "since"\ninitial = "2026-01-01"\n'
 
     @responses.activate(registry=registries.OrderedRegistry)
-    def test_run_sends_initial_then_saved_cursor(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
-        responses.get(URL, json={"data": [{"id": 1, "updated": "2026-03-01"}, {"id": 2, "updated": "2026-02-01"}]}, match=[matchers.query_param_matcher({"since": "2026-01-01"})])
-        responses.get(URL, json={"data": [{"id": 3, "updated": "2026-04-01"}]}, match=[matchers.query_param_matcher({"since": "2026-03-01"})])
+    def test_run_sends_initial_then_saved_cursor(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        responses.get(
+            URL,
+            json={"data": [{"id": 1, "updated": "2026-03-01"}, {"id": 2, "updated": "2026-02-01"}]},
+            match=[matchers.query_param_matcher({"since": "2026-01-01"})],
+        )
+        responses.get(
+            URL,
+            json={"data": [{"id": 3, "updated": "2026-04-01"}]},
+            match=[matchers.query_param_matcher({"since": "2026-03-01"})],
+        )
         settings = _config(write_config, self.INCREMENTAL)
 
         first = runner.run(settings, settings.sources[0])
@@ -321,7 +406,9 @@ class TestIncremental:
         assert state["cursor"] == "2026-04-01" and state["run_id"] == second.run_id
 
     @responses.activate
-    def test_run_failure_does_not_advance_state(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_failure_does_not_advance_state(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         responses.get(URL, status=500)
         settings = _config(write_config, self.INCREMENTAL + "[sources.retry]\nmax_attempts = 2\n")
 
@@ -331,26 +418,36 @@ class TestIncremental:
     @responses.activate
     def test_run_numeric_cursor_sent_as_json_text(self, write_config: Callable[[str], Path]) -> None:
         responses.get(URL, json={"data": [{"id": 5}]}, match=[matchers.query_param_matcher({"after": "4"})])
-        settings = _config(write_config, '[sources.incremental]\ncursor_field = "id"\nparam = "after"\ninitial = 4\n')
+        settings = _config(
+            write_config, '[sources.incremental]\ncursor_field = "id"\nparam = "after"\ninitial = 4\n'
+        )
 
         assert runner.run(settings, settings.sources[0]).cursor == 5
 
     @responses.activate
-    def test_run_cursor_field_absent_fails_without_state(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_cursor_field_absent_fails_without_state(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]})
         settings = _config(write_config, self.INCREMENTAL)
 
         record = runner.run(settings, settings.sources[0])
 
-        assert record.status == "failed" and "cursor_field 'updated' is in no record" in record.error["message"]
+        assert (
+            record.status == "failed" and "cursor_field 'updated' is in no record" in record.error["message"]
+        )
         assert not (tmp_path / "out" / "api" / "_state.json").exists()
 
     @responses.activate(registry=registries.OrderedRegistry)
-    def test_run_primary_key_drops_duplicates_across_pages(self, write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    def test_run_primary_key_drops_duplicates_across_pages(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
         responses.get(URL, json={"data": [{"id": 1, "updated": "a"}, {"id": 2, "updated": "b"}]})
         responses.get(URL, json={"data": [{"id": 2, "updated": "b"}, {"id": 3, "updated": "c"}]})
         responses.get(URL, json={"data": []})
-        settings = _config(write_config, '[sources.pagination]\ntype = "page"\n' + self.INCREMENTAL + 'primary_key = "id"\n')
+        settings = _config(
+            write_config, '[sources.pagination]\ntype = "page"\n' + self.INCREMENTAL + 'primary_key = "id"\n'
+        )
 
         record = runner.run(settings, settings.sources[0])
 
@@ -359,7 +456,9 @@ class TestIncremental:
 
 
 @responses.activate
-def test_probe_returns_columns_of_first_page_and_writes_nothing(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+def test_probe_returns_columns_of_first_page_and_writes_nothing(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
     responses.get(URL, json={"data": [{"id": 1, "geo": {"lat": 1.5}}]})
     settings = _config(write_config, '[sources.pagination]\ntype = "page"\n')
 

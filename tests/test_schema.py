@@ -57,7 +57,15 @@ def test_observe_logs_added_and_widened_columns(caplog: pytest.LogCaptureFixture
 
 
 def test_conform_fills_missing_and_casts_without_loss() -> None:
-    schema = pa.schema([("i", pa.float64()), ("s", pa.string()), ("f", pa.string()), ("b", pa.string()), ("missing", pa.int64())])
+    schema = pa.schema(
+        [
+            ("i", pa.float64()),
+            ("s", pa.string()),
+            ("f", pa.string()),
+            ("b", pa.string()),
+            ("missing", pa.int64()),
+        ]
+    )
     table = pa.table({"i": [1, None], "s": [7, 2**62], "f": [1.5, 1e20], "b": [True, False]})
 
     result = conform(table, schema)

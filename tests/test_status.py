@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,21 @@ def test_render_shows_last_run_and_next_schedule(
     write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TZ", "UTC")
-    settings = config.load(str(write_config('output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\nschedule = "30 * * * *"\n')), {})
-    record = runs.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc), records=42)
+    settings = config.load(
+        str(
+            write_config(
+                'output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\n'
+                'schedule = "30 * * * *"\n'
+            )
+        ),
+        {},
+    )
+    record = runs.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 30, tzinfo=UTC), records=42)
     record.finish()
     runs.save(LocalStorage(str(tmp_path / "out")), record)
 
-    table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc))
+    table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
 
-    header, row = table.splitlines()
+    _, row = table.splitlines()
     assert row.split()[0] == "api"
     assert "succeeded" in row and " 42 " in row and "2026-11-21 10:30 UTC" in row

@@ -63,7 +63,10 @@ def test_remove_temps_removes_only_dot_tmp_files(tmp_path: Path) -> None:
 
     removed = LocalStorage(str(tmp_path)).remove_temps("api")
 
-    assert sorted(os.path.basename(path) for path in removed) == ["._state.json.cd34.tmp", ".api_1.parquet.ab12.tmp"]
+    assert sorted(os.path.basename(path) for path in removed) == [
+        "._state.json.cd34.tmp",
+        ".api_1.parquet.ab12.tmp",
+    ]
     assert sorted(path.name for path in day.iterdir()) == [".lock", "api_1.parquet"]
 
 
@@ -83,5 +86,5 @@ def test_list_missing_directory_is_empty(tmp_path: Path) -> None:
 def test_stage_where_directory_cannot_exist_is_output_error(tmp_path: Path) -> None:
     (tmp_path / "api").write_text("a file where a directory belongs")
 
-    with pytest.raises(OutputError, match="cannot write .*api.*Not a directory|File exists"):
+    with pytest.raises(OutputError, match=r"cannot write .*api.*(Not a directory|File exists)"):
         LocalStorage(str(tmp_path)).write_json("api/x.json", {})

@@ -15,7 +15,10 @@ from fetcher.storage import LocalStorage
 from fetcher.writers import Streamer, write_files
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])
-PAGES = [pa.table({"id": [1, 2], "name": ["a", ""], "score": [1.5, None]}), pa.table({"id": [3], "name": [None]})]
+PAGES = [
+    pa.table({"id": [1, 2], "name": ["a", ""], "score": [1.5, None]}),
+    pa.table({"id": [3], "name": [None]}),
+]
 TARGETS = {"parquet": "api/date=2026-11-21/api_1.parquet", "csv": "api/date=2026-11-21/api_1.csv"}
 
 
@@ -37,7 +40,12 @@ def test_write_files_both_formats_hold_every_row(tmp_path: Path) -> None:
 def test_write_files_csv_distinguishes_empty_string_from_null(tmp_path: Path) -> None:
     write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, {"csv": "a.csv"})
 
-    assert (tmp_path / "a.csv").read_text().splitlines() == ['"id","name","score"', '1,"a",1.5', '2,"",', "3,,"]
+    assert (tmp_path / "a.csv").read_text().splitlines() == [
+        '"id","name","score"',
+        '1,"a",1.5',
+        '2,"",',
+        "3,,",
+    ]
 
 
 def test_write_files_reports_bytes_and_sha256(tmp_path: Path) -> None:
@@ -52,12 +60,20 @@ def test_write_files_reports_bytes_and_sha256(tmp_path: Path) -> None:
 def test_write_files_observe_sees_conformed_pages(tmp_path: Path) -> None:
     seen: list[list[str]] = []
 
-    write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, {"csv": "a.csv"}, observe=lambda t: seen.append(t.column_names))
+    write_files(
+        LocalStorage(str(tmp_path)),
+        PAGES,
+        SCHEMA,
+        {"csv": "a.csv"},
+        observe=lambda t: seen.append(t.column_names),
+    )
 
     assert seen == [["id", "name", "score"], ["id", "name", "score"]]
 
 
-def test_write_files_failure_mid_write_publishes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_files_failure_mid_write_publishes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full_disk(self: object, table: pa.Table) -> None:
         raise OSError(28, "No space left on device")
 
@@ -104,13 +120,18 @@ class TestStreamer:
             assert streamer.abandoned and not streamer.active
             assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
 
-    def test_streamer_write_error_surfaces_and_publishes_nothing(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_streamer_write_error_surfaces_and_publishes_nothing(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         def full_disk(self: object, table: pa.Table) -> None:
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr("fetcher.writers._CsvSink.write", full_disk)
 
-        with pytest.raises(OutputError, match="No space left on device"), Streamer(LocalStorage(str(tmp_path)), TARGETS) as streamer:
+        with (
+            pytest.raises(OutputError, match="No space left on device"),
+            Streamer(LocalStorage(str(tmp_path)), TARGETS) as streamer,
+        ):
             for page in PAGES:
                 streamer.offer(page, SCHEMA)
             streamer.publish()

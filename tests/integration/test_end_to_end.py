@@ -29,7 +29,12 @@ def fetcher(config: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "TZ": "UTC"}
     return subprocess.Popen(
         [sys.executable, "-m", "fetcher", "run", "--config", str(config), *args],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
     )
 
 
@@ -94,10 +99,14 @@ def data_files(out: Path, suffix: str = "*") -> list[Path]:
     return sorted(out.glob(f"api/date=*/api_*.{suffix}"))
 
 
-def test_paginated_5000_records_read_back_equal(api: ApiServer, config_for: Callable[..., Path], tmp_path: Path) -> None:
+def test_paginated_5000_records_read_back_equal(
+    api: ApiServer, config_for: Callable[..., Path], tmp_path: Path
+) -> None:
     served = make_records(5000)
     api.route("/items", paged(served, size=250))
-    config = config_for(api.url("/items"), '[sources.pagination]\ntype = "page"\nsize_param = "per_page"\nsize = 250\n')
+    config = config_for(
+        api.url("/items"), '[sources.pagination]\ntype = "page"\nsize_param = "per_page"\nsize = 250\n'
+    )
 
     result = run_fetcher(config)
 
@@ -106,12 +115,16 @@ def test_paginated_5000_records_read_back_equal(api: ApiServer, config_for: Call
     expected = [flattened(record) for record in served]
     (parquet_path,) = data_files(out, "parquet")
     assert pq.read_table(parquet_path).to_pylist() == expected
-    dataset = ds.dataset([str(path) for path in out.glob("api/date=*/*.parquet")], partitioning="hive", partition_base_dir=str(out / "api"))
+    dataset = ds.dataset(
+        [str(path) for path in out.glob("api/date=*/*.parquet")],
+        partitioning="hive",
+        partition_base_dir=str(out / "api"),
+    )
     assert dataset.to_table().drop_columns(["date"]).to_pylist() == expected
     glob = str(out / "api" / "*" / "*.parquet")
-    assert duckdb.sql(f"select * exclude (date) from read_parquet('{glob}', hive_partitioning = true) order by id").fetchall() == [
-        tuple(row.values()) for row in expected
-    ]
+    assert duckdb.sql(
+        f"select * exclude (date) from read_parquet('{glob}', hive_partitioning = true) order by id"
+    ).fetchall() == [tuple(row.values()) for row in expected]
     (csv_path,) = data_files(out, "csv")
     frame = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
     assert frame["id"].tolist() == [row["id"] for row in expected]
@@ -122,7 +135,9 @@ def test_paginated_5000_records_read_back_equal(api: ApiServer, config_for: Call
     assert len(api.requests) == 21  # 20 pages of 250, then the empty page that ends the run
 
 
-def test_kill_9_mid_write_leaves_no_partial_file(api: ApiServer, config_for: Callable[..., Path], tmp_path: Path) -> None:
+def test_kill_9_mid_write_leaves_no_partial_file(
+    api: ApiServer, config_for: Callable[..., Path], tmp_path: Path
+) -> None:
     served = [{"id": n, "blob": "x" * 4000} for n in range(20_000)]
     api.route("/items", paged(served, size=2000))
     config = config_for(api.url("/items"), '[sources.pagination]\ntype = "page"\n')
@@ -156,7 +171,7 @@ def test_concurrent_runs_second_is_skipped_with_75(api: ApiServer, config_for: C
     wait_for(lambda: api.requests, what="the first run's request")
     second = run_fetcher(config)
     release.set()
-    first_out, first_err = first.communicate(timeout=60)
+    _, first_err = first.communicate(timeout=60)
 
     assert second.returncode == 75
     assert f"skipped: run in progress (pid {first.pid})" in second.stderr
@@ -164,14 +179,19 @@ def test_concurrent_runs_second_is_skipped_with_75(api: ApiServer, config_for: C
     assert len(api.requests) == 1
 
 
-def test_incremental_second_run_fetches_only_new_records(api: ApiServer, config_for: Callable[..., Path], tmp_path: Path) -> None:
+def test_incremental_second_run_fetches_only_new_records(
+    api: ApiServer, config_for: Callable[..., Path], tmp_path: Path
+) -> None:
     served = [{"id": 1, "updated": "2026-11-01"}, {"id": 2, "updated": "2026-11-02"}]
 
     def since(exchange: Exchange) -> Reply:
         return 200, {"data": [row for row in served if row["updated"] > exchange.query["since"]]}
 
     api.route("/items", since)
-    config = config_for(api.url("/items"), '[sources.incremental]\ncursor_field = "updated"\nparam = "since"\ninitial = "2026-01-01"\n')
+    config = config_for(
+        api.url("/items"),
+        '[sources.incremental]\ncursor_field = "updated"\nparam = "since"\ninitial = "2026-01-01"\n',
+    )
 
     assert run_fetcher(config).returncode == 0
     served.append({"id": 3, "updated": "2026-11-03"})
@@ -186,7 +206,11 @@ def test_incremental_second_run_fetches_only_new_records(api: ApiServer, config_
     ("reply", "problem"),
     [
         pytest.param((500, {"error": "database down"}), "HTTP 500", id="error-body"),
-        pytest.param((200, "<html><body>Maintenance</body></html>", {"Content-Type": "text/html"}), "body is not JSON (text/html)", id="html-200"),
+        pytest.param(
+            (200, "<html><body>Maintenance</body></html>", {"Content-Type": "text/html"}),
+            "body is not JSON (text/html)",
+            id="html-200",
+        ),
     ],
 )
 def test_bad_response_exits_1_without_data_and_with_failed_record(
