@@ -1,9 +1,13 @@
 # fetcher: a cron container that lands an HTTP JSON API as Parquet and CSV files.
 IMAGE ?= fetcher
 CONTAINER ?= fetcher
+CONFIG ?= fetcher.toml
+OUTPUT ?= ./output
+RUN_FLAGS ?=
 PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
+JOB = /opt/venv/bin/python /app/fetcher/fetch_data.py
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -14,6 +18,58 @@ SHELL = /usr/bin/env bash -o pipefail
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Container
+
+.PHONY: build
+build: ## Build the image (IMAGE=fetcher).
+	docker build --network host -t $(IMAGE) .
+
+.PHONY: run
+run: ## Start the fetcher: docker run -d -v ./output:/out, configured by ./fetcher.toml.
+	@test -f $(CONFIG) || { echo "make run: no $(CONFIG); copy fetcher.example.toml and edit it" >&2; exit 2; }
+	docker run -d --name $(CONTAINER) $(RUN_FLAGS) -v $(abspath $(OUTPUT)):/out -v $(abspath $(CONFIG)):/etc/fetcher/fetcher.toml:ro $(IMAGE)
+
+.PHONY: run-once
+run-once: ## Fetch now, as the scheduled job would; in a throwaway container if none runs.
+	@if [ "$$(docker container inspect -f '{{.State.Running}}' $(CONTAINER) 2>/dev/null)" = true ]; then \
+		docker exec $(CONTAINER) run-job --tee $(JOB); \
+	else \
+		docker run --rm $(RUN_FLAGS) -v $(abspath $(OUTPUT)):/out -v $(abspath $(CONFIG)):/etc/fetcher/fetcher.toml:ro $(IMAGE) once; \
+	fi || { code=$$?; [ $$code -eq 75 ] && echo "run-once: a run is already in progress; nothing to do"; [ $$code -eq 75 ] || exit $$code; }
+
+.PHONY: logs
+logs: ## Follow the fetch log (tail -f /var/log/fetch.log).
+	docker exec $(CONTAINER) tail -n 50 -F /var/log/fetch.log
+
+.PHONY: status
+status: ## Show each source's last run and next scheduled run.
+	docker exec $(CONTAINER) python -m fetcher status
+
+.PHONY: stop
+stop: ## Stop and remove the container (files in ./output stay).
+	docker stop $(CONTAINER)
+	docker rm $(CONTAINER)
+
+.PHONY: shell
+shell: ## Open a shell in the running container.
+	docker exec -it $(CONTAINER) bash
+
+.PHONY: demo
+demo: build ## Offline demo: a bundled API and the fetcher, one run, the files and a preview.
+	docker rm -f $(CONTAINER)-demo-api $(CONTAINER)-demo >/dev/null 2>&1 || true
+	docker run -d --name $(CONTAINER)-demo-api --network host $(IMAGE) python /app/demo/api.py --port 8900
+	docker run -d --name $(CONTAINER)-demo --network host -e FETCH_ON_START=never \
+		-v $(abspath $(OUTPUT)):/out -v $(CURDIR)/demo/fetcher.toml:/etc/fetcher/fetcher.toml:ro $(IMAGE)
+	@for i in $$(seq 100); do docker exec $(CONTAINER)-demo test -s /run/fetcher/env && break; sleep 0.1; done
+	docker exec $(CONTAINER)-demo run-job --tee $(JOB)
+	docker exec $(CONTAINER)-demo python /app/demo/preview.py /out/demo-orders
+	@echo; echo "The demo fetcher keeps running every minute: make logs CONTAINER=$(CONTAINER)-demo"
+	@echo "Stop it with: make demo-stop"
+
+.PHONY: demo-stop
+demo-stop: ## Stop and remove the demo's containers.
+	docker rm -f $(CONTAINER)-demo-api $(CONTAINER)-demo
 
 ##@ Development
 
@@ -26,12 +82,23 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 test: $(VENV)/.installed ## Run the tests (container tests too, when a Docker engine answers).
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+$(VENV)/.lint-installed: $(VENV)/.installed requirements-lint.txt
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-lint.txt
+	touch $@
+
+.PHONY: lint
+lint: $(VENV)/.lint-installed ## Lint Python (ruff), the Dockerfile (hadolint) and shell (shellcheck).
+	$(VENV)/bin/ruff check fetcher tests demo bench
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/shellcheck docker/entrypoint docker/run-job .ci/run
+
 .PHONY: lock
 lock: ## Re-pin requirements*.txt from requirements*.in, with hashes (needs uv).
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements.in -o requirements.txt
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements-test.in -o requirements-test.txt
+	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements-lint.in -o requirements-lint.txt
 
 .PHONY: clean
-clean: ## Remove the virtual environment and caches (never ./output).
+clean: ## Remove the virtual environment and caches (never ./output, never images).
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

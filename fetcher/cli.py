@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import FrameType
 
 from fetcher import __version__, logs
@@ -23,6 +23,7 @@ from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, Fetch
 logger = logging.getLogger(__name__)
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
+LOG_MAX_BYTES = 10 * 1024 * 1024
 
 
 class Terminated(BaseException):
@@ -34,7 +35,10 @@ class Terminated(BaseException):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    truncated = logs.cap_file(sys.stderr, int(os.environ.get("FETCHER_LOG_MAX_BYTES", LOG_MAX_BYTES)))
     logs.configure(args.log_level or os.environ.get("FETCHER_LOG_LEVEL", "INFO"))
+    if truncated:
+        logger.info("event=log_truncated previous_bytes=%d", truncated)
     signal.signal(signal.SIGTERM, _terminate)
     command: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -82,7 +86,9 @@ def _validate(args: argparse.Namespace) -> int:
     from fetcher.redact import redact
 
     settings = config.load(args.config)
-    print(f"config ok: {settings.origin}: {len(settings.sources)} source(s), output_dir {settings.output_dir}")
+    print(
+        f"config ok: {settings.origin}: {len(settings.sources)} source(s), output_dir {settings.output_dir}"
+    )
     for source in settings.sources:
         print(
             f"  {source.name}: {source.method} {redact(source.url)} schedule {source.schedule!r} "
@@ -133,8 +139,22 @@ def _health(args: argparse.Namespace) -> int:
     return EXIT_OK if report.healthy else EXIT_FAILED
 
 
+def _prepare(args: argparse.Namespace) -> int:
+    from fetcher import config, container
+    from fetcher.errors import ConfigError
+
+    try:
+        settings, error = config.load(args.config), None
+    except ConfigError as exc:
+        settings, error = None, exc
+    user = container.prepare(settings, error, os.environ)
+    logger.info("event=prepared uid=%d gid=%d from=%s", user.uid, user.gid, logs.quote(user.reason))
+    print(container.on_start(settings, os.environ))  # for the entrypoint: missed, always or never
+    return EXIT_OK
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -189,6 +209,13 @@ def _parser() -> argparse.ArgumentParser:
         "health", parents=[common], help="exit 0 if cron runs and every source is fresh, else 1"
     )
     health.set_defaults(handler=_health)
+
+    prepare = commands.add_parser(
+        "prepare",
+        parents=[common],
+        help="(container start-up, as root) write the crontab, job user and environment",
+    )
+    prepare.set_defaults(handler=_prepare)
     return parser
 
 

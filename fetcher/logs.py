@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import stat
 import sys
 import time
 from typing import IO
@@ -51,3 +53,21 @@ def configure(level: str = "INFO", stream: IO[str] | None = None) -> None:
     library_level = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
     for name in ("urllib3", "requests", "tenacity"):
         logging.getLogger(name).setLevel(library_level)
+
+
+def cap_file(stream: IO[str], max_bytes: int) -> int | None:
+    """Empty the file behind `stream` if it is a regular file over `max_bytes`; return its size.
+
+    Cron appends every run to one log file (`>> /var/log/fetch.log`); each run caps it at start.
+    The file was opened for appending, so the next write lands at the new, empty end, and
+    `tail -F` (which copies the file to `docker logs`) notices the truncation and carries on.
+    """
+    try:
+        descriptor = stream.fileno()
+        info = os.fstat(descriptor)
+    except (AttributeError, OSError, ValueError):  # not a real file: a pipe, a terminal, pytest
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size <= max_bytes:
+        return None
+    os.ftruncate(descriptor, 0)
+    return info.st_size

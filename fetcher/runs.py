@@ -6,13 +6,12 @@ import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fetcher.errors import FetcherError, FetchError
 from fetcher.redact import redact
 from fetcher.storage import LocalStorage
-from fetcher.writers import WrittenFile
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -20,9 +19,20 @@ RUNNING = "running"
 _RECORD_NAME = re.compile(r"\d{8}T\d{6}Z\.json")
 
 
+@dataclass(frozen=True)
+class WrittenFile:
+    """A published file, as the run record lists it."""
+
+    path: str
+    format: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
 def run_id(started: datetime) -> str:
     """`20261121T100000Z`: the run's start, in UTC, to the second; it also names the files."""
-    return started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 @dataclass
@@ -50,7 +60,7 @@ class RunRecord:
         return run_id(self.started_at)
 
     def finish(self, error: BaseException | None = None) -> None:
-        self.finished_at = datetime.now(timezone.utc)
+        self.finished_at = datetime.now(UTC)
         self.duration_s = round(time.monotonic() - self._clock, 3)
         if error is None:
             self.status = SUCCEEDED
@@ -101,4 +111,4 @@ def last_success(storage: LocalStorage, source: str) -> dict[str, Any] | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

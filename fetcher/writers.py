@@ -13,11 +13,11 @@ Two ways to write, one result:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol
 
@@ -25,23 +25,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fetcher.errors import OutputError
+from fetcher.runs import WrittenFile
 from fetcher.schema import conform
 from fetcher.storage import LocalStorage, Staged, output_errors
 
 ROW_GROUP_ROWS = 128 * 1024
 _QUEUED_PAGES = 4
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    """A published file, as the run record lists it."""
-
-    path: str
-    format: str
-    rows: int
-    bytes: int
-    sha256: str
 
 
 class _HashingFile:
@@ -149,7 +138,13 @@ class FileSet:
                 for sink in self._sinks.values():
                     sink.close()
             written = [
-                WrittenFile(staged.relpath, fmt, self.rows, self._files[fmt].bytes, self._files[fmt].sha256.hexdigest())
+                WrittenFile(
+                    staged.relpath,
+                    fmt,
+                    self.rows,
+                    self._files[fmt].bytes,
+                    self._files[fmt].sha256.hexdigest(),
+                )
                 for fmt, staged in self._staged.items()
             ]
             for staged in self._staged.values():
@@ -162,10 +157,8 @@ class FileSet:
     def discard(self) -> None:
         """Close and remove every staged file; never fails."""
         for sink in self._sinks.values():
-            try:
+            with contextlib.suppress(Exception):  # the file is being thrown away
                 sink.close()
-            except Exception:  # noqa: S110 (the file is being thrown away)
-                pass
         for file in self._files.values():
             if not file.closed:
                 file.close()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fetcher import redact, runs
 from fetcher.errors import FetchError
+from fetcher.runs import WrittenFile
 from fetcher.storage import LocalStorage
-from fetcher.writers import WrittenFile
 
-STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=timezone.utc)
+STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
 
 
 def test_run_id_is_utc_second() -> None:
@@ -29,7 +29,9 @@ def test_save_success_record_lists_files(tmp_path: Path) -> None:
     assert path == "api/_runs/20261121T100005Z.json"
     assert document["status"] == "succeeded" and document["error"] is None
     assert document["started_at"] == "2026-11-21T10:00:05.000Z"
-    assert document["files"] == [{"path": "api/x.parquet", "format": "parquet", "rows": 10, "bytes": 123, "sha256": "ab" * 32}]
+    assert document["files"] == [
+        {"path": "api/x.parquet", "format": "parquet", "rows": 10, "bytes": 123, "sha256": "ab" * 32}
+    ]
     assert {"run_id", "finished_at", "duration_s", "pages", "records", "attempts", "retries"} <= set(document)
 
 

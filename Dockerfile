@@ -1,0 +1,83 @@
+# fetcher: Debian's cron runs the fetch job as a non-root user; tini is PID 1 so signals work.
+ARG BASE_IMAGE=debian:trixie-slim
+
+# ---- the virtual environment, built from the pinned, hashed requirements ----------------------
+FROM ${BASE_IMAGE} AS venv-build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# Not pinning apt versions: the base tag pins the Debian suite, whose updates are security fixes.
+# hadolint ignore=DL3008
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends \
+        ca-certificates \
+        python3 \
+        python3-venv \
+    ; \
+    rm -rf /var/lib/apt/lists/*
+COPY requirements.txt /tmp/requirements.txt
+RUN set -eux; \
+    python3 -m venv /opt/venv; \
+    /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt
+
+# ---- the test suite on the image's Python: docker build --target test ------------------------
+FROM venv-build AS test
+COPY requirements-test.txt /tmp/requirements-test.txt
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: \
+        -r /tmp/requirements.txt -r /tmp/requirements-test.txt
+WORKDIR /src
+COPY pyproject.toml crontab ./
+COPY demo demo
+COPY fetcher fetcher
+COPY tests tests
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CMD ["python", "-m", "pytest", "-p", "no:cacheprovider", "-m", "not docker"]
+
+# ---- the runtime environment: no pip, no test suites or headers -------------------------------
+FROM venv-build AS venv
+RUN set -eux; \
+    /opt/venv/bin/pip uninstall --yes pip; \
+    # test suites, C headers and Cython sources ship in the wheels; nothing imports them at runtime
+    find /opt/venv/lib -depth \( -type d -name tests -o -type d -path '*/pyarrow/include' \
+        -o -type d -path '*/pyarrow/src' -o -name '*.pyx' -o -name '*.pxd' \) -exec rm -rf {} +
+
+# ---- the image -------------------------------------------------------------------------------
+FROM ${BASE_IMAGE}
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# Not pinning apt versions: the base tag pins the Debian suite, whose updates are security fixes.
+# hadolint ignore=DL3008
+RUN set -eux; \
+    apt-get update; \
+    apt-get install -y --no-install-recommends \
+        ca-certificates \
+        cron \
+        python3 \
+        tini \
+        tzdata \
+    ; \
+    rm -rf /var/lib/apt/lists/*; \
+    # cron runs our jobs only: no stock system crontab, no run-parts directories
+    rm -rf /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly /etc/cron.yearly; \
+    printf '# fetcher: the jobs are in /etc/cron.d/fetcher\n' > /etc/crontab; \
+    # the crontab and the log are written at start into /run, a tmpfs under --read-only
+    ln -s /run/fetcher/crontab /etc/cron.d/fetcher; \
+    ln -s /run/fetcher/fetch.log /var/log/fetch.log; \
+    # /out belongs to the image's own user, so a new named volume is writable by the job
+    install -d -o 10001 -g 10001 /out
+COPY --from=venv /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PYTHONPATH=/app \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+COPY crontab /etc/fetcher/crontab.default
+COPY docker/entrypoint docker/run-job /usr/local/bin/
+COPY demo /app/demo
+COPY fetcher /app/fetcher
+RUN python3 -m compileall -q /app
+VOLUME ["/out"]
+WORKDIR /app
+HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=2 \
+    CMD ["/opt/venv/bin/python", "-m", "fetcher", "health"]
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/entrypoint"]
+CMD ["cron"]

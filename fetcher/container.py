@@ -1,0 +1,171 @@
+"""Container start-up: the job's user, environment, crontab and log, prepared before cron starts.
+
+Cron runs jobs with an empty environment, as root, in the daemon's zone. So at start, as root:
+- the job's uid and gid are chosen: the owner of /out, or PUID/PGID; never root;
+- the container's environment is snapshotted to a root-only file that `run-job` hands to the job;
+- the crontab is rendered from the sources' schedules (or, if the configuration is invalid, the
+  image's hourly default, so that the container stays up and its health check says why);
+- the log file starts empty. Everything lands in /run/fetcher, which may be a tmpfs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fetcher.config import Config
+from fetcher.errors import ConfigError
+from fetcher.logs import quote
+
+logger = logging.getLogger(__name__)
+
+STATE_DIR = "/run/fetcher"
+OUTPUT_DIR = "/out"
+LOG_FILE = "/var/log/fetch.log"
+JOB = "/usr/local/bin/run-job /opt/venv/bin/python /app/fetcher/fetch_data.py"
+DEFAULT_CRONTAB = "/etc/fetcher/crontab.default"
+FALLBACK_ID = 10001  # the image's own user for /out, when nobody else owns it
+ON_START = ("missed", "always", "never")
+_PRIVATE_VARIABLES = frozenset({"HOME", "OLDPWD", "PWD", "SHLVL", "_"})
+
+
+@dataclass(frozen=True)
+class JobUser:
+    uid: int
+    gid: int
+    reason: str
+
+
+def on_start(config: Config | None, environ: Mapping[str, str]) -> str:
+    """What to run at start: FETCH_ON_START, or `never` when the configuration is invalid."""
+    return environ.get("FETCH_ON_START", "missed") if config is not None else "never"
+
+
+def job_user(output_dir: str, environ: Mapping[str, str]) -> JobUser:
+    """Who the job runs as: PUID/PGID if set, else the owner of `output_dir`; never root.
+
+    When `output_dir` belongs to root and PUID is not set, the job runs as the image's own user
+    (10001), and `prepare` hands it the directory (or says, in one line, that it cannot).
+    """
+    info = os.stat(output_dir)
+    uid = _id(environ, "PUID", info.st_uid)
+    gid = _id(environ, "PGID", info.st_gid if "PUID" not in environ else uid)
+    if uid == 0 or gid == 0:
+        if "PUID" in environ or "PGID" in environ:
+            raise ConfigError("PUID", "the job never runs as root: set PUID and PGID to a non-zero id")
+        return JobUser(FALLBACK_ID, FALLBACK_ID, f"{output_dir} belongs to root")
+    source = "PUID/PGID" if "PUID" in environ or "PGID" in environ else f"owner of {output_dir}"
+    return JobUser(uid, gid, source)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Refuse an unknown TZ (glibc would silently use UTC) and a bad FETCH_ON_START."""
+    zone = environ.get("TZ", "").lstrip(":")
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError("TZ", f"{zone!r} is not a known time zone, e.g. Europe/Berlin") from None
+    on_start = environ.get("FETCH_ON_START", "missed")
+    if on_start not in ON_START:
+        raise ConfigError("FETCH_ON_START", f"{on_start!r} is not one of: {', '.join(ON_START)}")
+
+
+def render_crontab(config: Config) -> str:
+    """One line per source, at its schedule, appending to the log; /etc/cron.d format."""
+    lines = [
+        "# Rendered at container start from the sources' schedules (see fetcher.container).",
+        "SHELL=/bin/sh",
+        "PATH=/usr/bin:/bin",
+    ]
+    lines += [
+        f"{source.schedule} root {JOB} --source {source.name} >> {LOG_FILE} 2>&1" for source in config.sources
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def environment_snapshot(environ: Mapping[str, str]) -> bytes:
+    """`NAME=value\\0` for every variable the job should see, byte for byte."""
+    return b"".join(
+        os.fsencode(f"{name}={value}") + b"\0"
+        for name, value in sorted(environ.items())
+        if name not in _PRIVATE_VARIABLES
+    )
+
+
+def prepare(
+    config: Config | None,
+    error: ConfigError | None,
+    environ: Mapping[str, str],
+    *,
+    state_dir: str = STATE_DIR,
+    output_dir: str = OUTPUT_DIR,
+) -> JobUser:
+    """Write everything the entrypoint, cron and `run-job` need into `state_dir`.
+
+    `config` is None when it failed to load with `error`: the default crontab is installed then,
+    and the error logged in one line.
+    """
+    check_environment(environ)
+    user = job_user(output_dir, environ)
+    if user.reason.endswith("belongs to root"):
+        _hand_over(output_dir, user)
+    os.makedirs(state_dir, mode=0o755, exist_ok=True)
+    _write(f"{state_dir}/runas", f"{user.uid}:{user.gid}\n".encode(), 0o644)
+    _write(f"{state_dir}/env", environment_snapshot(environ), 0o600)
+    if config is not None:
+        crontab = render_crontab(config).encode()
+    else:
+        with open(DEFAULT_CRONTAB, "rb") as default:
+            crontab = default.read()
+        logger.error(
+            "event=config_error error=%s action=%s",
+            quote(str(error)),
+            quote("installed the hourly default crontab; unhealthy until the configuration is fixed"),
+        )
+    _write(f"{state_dir}/crontab", crontab, 0o644)
+    # A fresh log each start: tail copies it whole to `docker logs`, which kept the last one.
+    _write(f"{state_dir}/fetch.log", b"", 0o644)
+    return user
+
+
+def _hand_over(output_dir: str, user: JobUser) -> None:
+    try:
+        os.chown(output_dir, user.uid, user.gid)
+    except OSError as exc:
+        logger.error(
+            "event=output_not_writable dir=%s error=%s hint=%s",
+            output_dir,
+            quote(f"it belongs to root and cannot be handed to {user.uid}:{user.gid}: {exc.strerror}"),
+            quote("set PUID and PGID to the owner of the mounted directory, or chown it"),
+        )
+        return
+    logger.warning(
+        "event=output_handed_over dir=%s uid=%d gid=%d reason=%s",
+        output_dir,
+        user.uid,
+        user.gid,
+        quote("it belonged to root; set PUID/PGID to choose the owner"),
+    )
+
+
+def _write(path: str, data: bytes, mode: int) -> None:
+    """Write atomically, with `mode` from the start (a secret is never briefly world-readable)."""
+    temp = f"{path}.tmp"
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    os.fchmod(descriptor, mode)  # O_CREAT's mode is masked by the umask; this one is not
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+    os.replace(temp, path)
+
+
+def _id(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise ConfigError(name, f"{value!r} is not a numeric id")
+    return int(value)

@@ -1,0 +1,124 @@
+"""Container tests on a real Docker engine: the image, uniquely named containers, and polling.
+
+Every test here is marked `docker`. Without an engine they are skipped with the reason, unless
+FETCHER_REQUIRE_DOCKER=1, when a missing engine fails them. Containers use `--network host` (they
+reach test servers on 127.0.0.1) and are named `fetcher-test-<random>`; only those are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = os.environ.get("FETCHER_TEST_IMAGE", "fetcher:test")
+JOB = ["run-job", "/opt/venv/bin/python", "/app/fetcher/fetch_data.py"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.docker)
+
+
+def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Poll `condition` until it is truthy, or fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def image() -> str:
+    """Build the image once per session (cached layers make it quick after the first time)."""
+    try:
+        answered = docker("info", "--format", "{{.ServerVersion}}", check=False, timeout=20).returncode == 0
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        answered = False
+    if not answered:
+        reason = "no Docker engine answers (run ../shared/docker/ensure-docker as root)"
+        if os.environ.get("FETCHER_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"FETCHER_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(reason)
+    build = docker("build", "--network", "host", "-q", "-t", IMAGE, str(REPO), check=False, timeout=1200)
+    assert build.returncode == 0, build.stderr
+    return IMAGE
+
+
+class Containers:
+    """Starts uniquely named containers and removes exactly those."""
+
+    def __init__(self, image: str) -> None:
+        self.image = image
+        self.names: list[str] = []
+
+    def run(self, *args: str, command: tuple[str, ...] = (), name: str | None = None) -> str:
+        name = name or f"fetcher-test-{uuid.uuid4().hex[:10]}"
+        self.names.append(name)
+        docker("run", "-d", "--name", name, "--network", "host", *args, self.image, *command)
+        return name
+
+    def exec(self, name: str, *command: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        return docker("exec", name, *command, check=check)
+
+    def logs(self, name: str) -> str:
+        result = docker("logs", name, check=False)
+        return result.stdout + result.stderr
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        return json.loads(docker("inspect", name).stdout)[0]
+
+    def health(self, name: str) -> tuple[str, str]:
+        state = self.inspect(name)["State"]
+        log = state.get("Health", {}).get("Log") or [{}]
+        return state.get("Health", {}).get("Status", "none"), log[-1].get("Output", "").strip()
+
+    def remove_all(self) -> None:
+        for name in self.names:
+            docker("rm", "-f", "-v", name, check=False)
+
+
+@pytest.fixture
+def containers(image: str) -> Iterator[Containers]:
+    fleet = Containers(image)
+    yield fleet
+    fleet.remove_all()
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    """A host directory for /out, owned by an ordinary user (uid 1234), as a user's would be."""
+    path = tmp_path / "out"
+    path.mkdir()
+    os.chown(path, 1234, 1234)
+    return path
+
+
+def run_records(out: Path, source: str) -> list[dict[str, Any]]:
+    runs = out / source / "_runs"
+    return [json.loads(path.read_text()) for path in sorted(runs.glob("*.json"))] if runs.exists() else []
+
+
+def data_files(out: Path, source: str) -> list[Path]:
+    return sorted(path for path in out.glob(f"{source}/date=*/*") if not path.name.startswith("."))
+
+
+def temp_files(out: Path) -> list[Path]:
+    return sorted(out.rglob(".*.tmp"))

@@ -1,0 +1,186 @@
+"""Container start-up: the job's user, environment snapshot, crontab and log."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fetcher import config, container
+from fetcher.errors import ConfigError
+
+TWO_SOURCES = (
+    '[[sources]]\nname = "a"\nurl = "http://h/a"\nschedule = "*/5 * * * *"\n'
+    '[[sources]]\nname = "b"\nurl = "http://h/b"\n'
+)
+JOB = "root /usr/local/bin/run-job /opt/venv/bin/python /app/fetcher/fetch_data.py"
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    path = tmp_path / "out"
+    path.mkdir()
+    os.chown(path, 1234, 2345)
+    return path
+
+
+class TestJobUser:
+    def test_job_user_is_owner_of_out(self, out: Path) -> None:
+        assert container.job_user(str(out), {}) == container.JobUser(1234, 2345, f"owner of {out}")
+
+    def test_job_user_puid_pgid_override(self, out: Path) -> None:
+        assert container.job_user(str(out), {"PUID": "1000", "PGID": "1001"}) == container.JobUser(
+            1000, 1001, "PUID/PGID"
+        )
+
+    def test_job_user_puid_alone_uses_it_as_gid(self, out: Path) -> None:
+        user = container.job_user(str(out), {"PUID": "1000"})
+
+        assert (user.uid, user.gid) == (1000, 1000)
+
+    def test_job_user_root_owned_out_falls_back_to_image_user(self, tmp_path: Path) -> None:
+        user = container.job_user(str(tmp_path), {})
+
+        assert (user.uid, user.gid) == (10001, 10001) and user.reason.endswith("belongs to root")
+
+    @pytest.mark.parametrize(
+        ("env", "key"),
+        [
+            ({"PUID": "0"}, "PUID"),
+            ({"PUID": "5", "PGID": "0"}, "PUID"),
+            ({"PUID": "ann"}, "PUID"),
+            ({"PGID": "-1"}, "PGID"),
+        ],
+    )
+    def test_job_user_root_or_garbage_ids_refused(self, out: Path, env: dict[str, str], key: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            container.job_user(str(out), env)
+
+        assert caught.value.key == key
+
+
+class TestCheckEnvironment:
+    @pytest.mark.parametrize(
+        "env", [{}, {"TZ": "Europe/Berlin"}, {"TZ": ":UTC"}, {"FETCH_ON_START": "never"}]
+    )
+    def test_check_environment_accepts_valid(self, env: dict[str, str]) -> None:
+        container.check_environment(env)
+
+    @pytest.mark.parametrize(
+        ("env", "key"),
+        [
+            ({"TZ": "Mars/Olympus"}, "TZ"),
+            ({"TZ": "../../etc/passwd"}, "TZ"),
+            ({"FETCH_ON_START": "yes"}, "FETCH_ON_START"),
+        ],
+    )
+    def test_check_environment_refuses_unknown(self, env: dict[str, str], key: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            container.check_environment(env)
+
+        assert caught.value.key == key
+
+
+def test_render_crontab_one_line_per_source_at_its_schedule(write_config: Callable[[str], Path]) -> None:
+    settings = config.load(str(write_config(TWO_SOURCES)), {})
+
+    lines = container.render_crontab(settings).splitlines()
+
+    assert lines[-2:] == [
+        f"*/5 * * * * {JOB} --source a >> /var/log/fetch.log 2>&1",
+        f"0 * * * * {JOB} --source b >> /var/log/fetch.log 2>&1",
+    ]
+    assert "PATH=/usr/bin:/bin" in lines
+
+
+def test_default_crontab_runs_fetch_data_hourly() -> None:
+    text = (Path(__file__).resolve().parent.parent / "crontab").read_text()
+
+    (job,) = [
+        line for line in text.splitlines() if line and not line.startswith("#") and "=" not in line.split()[0]
+    ]
+    assert job == f"0 * * * * {JOB} >> /var/log/fetch.log 2>&1"
+    assert text.endswith("\n")  # cron ignores a file without a final newline
+
+
+def test_environment_snapshot_keeps_every_byte_and_drops_shell_noise() -> None:
+    snapshot = container.environment_snapshot(
+        {"A": "x y", "B": "line1\nline2", "my.dotted": "$HOME `id`", "PWD": "/", "HOME": "/root"}
+    )
+
+    assert snapshot.split(b"\0")[:-1] == [b"A=x y", b"B=line1\nline2", b"my.dotted=$HOME `id`"]
+
+
+class TestPrepare:
+    def test_prepare_writes_runas_private_env_crontab_and_empty_log(
+        self, out: Path, tmp_path: Path, write_config: Callable[[str], Path]
+    ) -> None:
+        state = tmp_path / "state"
+        settings = config.load(str(write_config(TWO_SOURCES)), {})
+        (state).mkdir()
+        (state / "fetch.log").write_text("old run\n")
+
+        user = container.prepare(
+            settings, None, {"FETCH_BEARER_TOKEN": "s3cret"}, state_dir=str(state), output_dir=str(out)
+        )
+
+        assert (state / "runas").read_text() == "1234:2345\n" and user.uid == 1234
+        assert stat.S_IMODE((state / "env").stat().st_mode) == 0o600
+        assert (state / "env").read_bytes() == b"FETCH_BEARER_TOKEN=s3cret\0"
+        assert "--source b" in (state / "crontab").read_text()
+        assert stat.S_IMODE((state / "crontab").stat().st_mode) == 0o644
+        assert (state / "fetch.log").read_text() == ""
+
+    def test_prepare_invalid_config_installs_default_crontab_and_logs_once(
+        self, out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        default = tmp_path / "crontab.default"
+        default.write_text("0 * * * * root job\n")
+        monkeypatch.setattr(container, "DEFAULT_CRONTAB", str(default))
+
+        container.prepare(
+            None, ConfigError("sources[0].url", "bad"), {}, state_dir=str(tmp_path / "s"), output_dir=str(out)
+        )
+
+        assert (tmp_path / "s" / "crontab").read_text() == "0 * * * * root job\n"
+        (line,) = [record.getMessage() for record in caplog.records]
+        assert line.startswith('event=config_error error="sources[0].url: bad"')
+
+    def test_prepare_hands_root_owned_out_to_image_user(
+        self, tmp_path: Path, write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        out = tmp_path / "rootout"
+        out.mkdir()
+        settings = config.load(str(write_config(TWO_SOURCES)), {})
+
+        container.prepare(settings, None, {}, state_dir=str(tmp_path / "s"), output_dir=str(out))
+
+        assert (out.stat().st_uid, out.stat().st_gid) == (10001, 10001)
+        assert "event=output_handed_over dir=" in caplog.text
+
+    def test_prepare_bad_tz_raises_before_writing(self, out: Path, tmp_path: Path) -> None:
+        with pytest.raises(ConfigError, match="TZ"):
+            container.prepare(
+                None, None, {"TZ": "Nowhere/Land"}, state_dir=str(tmp_path / "s"), output_dir=str(out)
+            )
+
+        assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    ("config_ok", "env", "expected"),
+    [
+        (True, {}, "missed"),
+        (True, {"FETCH_ON_START": "always"}, "always"),
+        (False, {"FETCH_ON_START": "always"}, "never"),
+    ],
+)
+def test_on_start_is_never_when_config_is_invalid(
+    config_ok: bool, env: dict[str, str], expected: str, write_config: Callable[[str], Path]
+) -> None:
+    settings = config.load(str(write_config(TWO_SOURCES)), {}) if config_ok else None
+
+    assert container.on_start(settings, env) == expected
