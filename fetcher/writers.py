@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from fetcher.runs import WrittenFile
 from fetcher.schema import conform
-from fetcher.storage import LocalStorage, Staged, output_errors
+from fetcher.storage import Staged, Storage, output_errors
 
 ROW_GROUP_ROWS = 128 * 1024
 _QUEUED_PAGES = 4
@@ -103,7 +103,7 @@ SINKS: dict[str, Callable[[_HashingFile, pa.Schema], _Sink]] = {"parquet": _Parq
 class FileSet:
     """One staged file per format, written page by page, then published or discarded together."""
 
-    def __init__(self, storage: LocalStorage, schema: pa.Schema, targets: Mapping[str, str]) -> None:
+    def __init__(self, storage: Storage, schema: pa.Schema, targets: Mapping[str, str]) -> None:
         self.schema = schema
         self.rows = 0
         self._storage = storage
@@ -111,7 +111,7 @@ class FileSet:
         self._files: dict[str, _HashingFile] = {}
         self._sinks: dict[str, _Sink] = {}
         try:
-            with output_errors(storage.root):
+            with output_errors(str(storage)):
                 for fmt, relpath in targets.items():
                     self._staged[fmt] = storage.stage(relpath)
                     self._files[fmt] = _HashingFile(self._staged[fmt].temp_path)
@@ -137,6 +137,8 @@ class FileSet:
             with output_errors(self._where):
                 for sink in self._sinks.values():
                     sink.close()
+                for file in self._files.values():
+                    file.close()  # pyarrow leaves the file open: flush it before fsync or upload
             written = [
                 WrittenFile(
                     staged.relpath,
@@ -167,7 +169,7 @@ class FileSet:
 
 
 def write_files(
-    storage: LocalStorage,
+    storage: Storage,
     pages: Iterable[pa.Table],
     schema: pa.Schema,
     targets: Mapping[str, str],
@@ -199,7 +201,7 @@ class Streamer:
 
     def __init__(
         self,
-        storage: LocalStorage,
+        storage: Storage,
         targets: Mapping[str, str],
         observe: Callable[[pa.Table], None] = lambda table: None,
     ) -> None:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fetcher.errors import OutputError
-from fetcher.storage import LocalStorage
+from fetcher.storage import LocalStorage, Staged
 from fetcher.writers import Streamer, write_files
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])
@@ -144,3 +144,20 @@ class TestStreamer:
             raise RuntimeError("fetch failed")
 
         assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+
+
+def test_write_files_are_complete_on_disk_when_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = LocalStorage(str(tmp_path))
+    sizes: dict[str, int] = {}
+    publish = storage.publish
+
+    def publish_and_measure(staged: Staged) -> None:
+        sizes[staged.relpath] = Path(staged.temp_path).stat().st_size  # what an fsync or upload sees
+        publish(staged)
+
+    monkeypatch.setattr(storage, "publish", publish_and_measure)
+
+    written = write_files(storage, PAGES, SCHEMA, TARGETS)
+
+    assert sizes == {item.path: item.bytes for item in written}
+    assert all(size > 0 for size in sizes.values())
