@@ -88,7 +88,7 @@ $(VENV)/.lint-installed: $(VENV)/.installed requirements-lint.txt
 
 .PHONY: lint
 lint: $(VENV)/.lint-installed ## Lint Python (ruff), the Dockerfile (hadolint) and shell (shellcheck).
-	$(VENV)/bin/ruff check fetcher tests demo bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck docker/entrypoint docker/run-job .ci/run
 

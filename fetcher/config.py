@@ -76,11 +76,16 @@ class Source:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration: where output goes, and the sources."""
+    """The whole configuration: where output goes, and the sources.
+
+    `s3_endpoint_url` is for S3-compatible stores: the `s3_endpoint_url` key, else the standard
+    AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself.
+    """
 
     output_dir: str
     sources: tuple[Source, ...]
     origin: str
+    s3_endpoint_url: str | None = None
 
     def select(self, name: str | None) -> tuple[Source, ...]:
         """All sources, or the one called `name`."""
@@ -171,10 +176,20 @@ def _from_environment(env: Mapping[str, str]) -> Config:
 
 
 def _config(document: Mapping[str, Any], origin: str, env: Mapping[str, str]) -> Config:
-    _reject_unknown(document, ("output_dir", "sources"), "")
+    _reject_unknown(document, ("output_dir", "s3_endpoint_url", "sources"), "")
     output_dir = _coerce(document.get("output_dir", DEFAULT_OUTPUT_DIR), str, "output_dir")
     if not output_dir:
         raise ConfigError("output_dir", "must not be empty")
+    endpoint = None
+    if output_dir.startswith("s3://"):
+        _check_s3_uri(output_dir)
+        endpoint = _coerce(document.get("s3_endpoint_url", ""), str, "s3_endpoint_url") or (
+            env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+        )
+        if endpoint:
+            _check_url(endpoint, "s3_endpoint_url")
+    elif "s3_endpoint_url" in document:
+        raise ConfigError("s3_endpoint_url", "applies only when output_dir is s3://bucket/prefix")
     tables = document.get("sources")
     if not isinstance(tables, list) or not tables:
         raise ConfigError("sources", "define at least one [[sources]] table")
@@ -183,7 +198,7 @@ def _config(document: Mapping[str, Any], origin: str, env: Mapping[str, str]) ->
     for name in names:
         if names.count(name) > 1:
             raise ConfigError("sources", f"the name {_show(name)} is used twice; names are unique")
-    return Config(output_dir=output_dir, sources=sources, origin=origin)
+    return Config(output_dir=output_dir, sources=sources, origin=origin, s3_endpoint_url=endpoint)
 
 
 def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
@@ -403,6 +418,12 @@ def _check_url(url: str, key: str) -> None:
         raise ConfigError(key, f"{_show(redact.redact(url))} is not an http:// or https:// URL")
     if parts.password is not None:
         raise ConfigError(key, "credentials in the URL are not allowed (value redacted); use [sources.auth]")
+
+
+def _check_s3_uri(uri: str) -> None:
+    parts = urlsplit(uri)
+    if not parts.netloc or parts.query or parts.fragment or ".." in parts.path.split("/"):
+        raise ConfigError("output_dir", f"{_show(uri)} is not s3://bucket or s3://bucket/prefix")
 
 
 def _show(value: Any) -> str:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from fetcher import cron, runs
 from fetcher.config import Config, Source
-from fetcher.storage import LocalStorage, open_storage
+from fetcher.storage import Storage, open_storage
 
 STALE_AFTER_INTERVALS = 2
 
@@ -29,7 +29,7 @@ class Report:
 
 def check(config: Config, *, now: datetime, started_at: datetime, scheduler_running: bool) -> Report:
     """Judge the container: the scheduler runs and every source is fresh."""
-    storage = open_storage(config.output_dir)
+    storage = open_storage(config)
     problems = [] if scheduler_running else ["cron is not running"]
     for source in config.sources:
         problem = _problem(storage, source, now, started_at)
@@ -42,7 +42,7 @@ def check(config: Config, *, now: datetime, started_at: datetime, scheduler_runn
 
 def due(config: Config, now: datetime) -> list[Source]:
     """The sources whose last success is older than one interval, or that never succeeded."""
-    storage = open_storage(config.output_dir)
+    storage = open_storage(config)
     result = []
     for source in config.sources:
         last = runs.last_success(storage, source.name)
@@ -74,7 +74,7 @@ def scheduler_running(names: Iterable[str] = ("cron",)) -> bool:
     return False
 
 
-def _problem(storage: LocalStorage, source: Source, now: datetime, started_at: datetime) -> str | None:
+def _problem(storage: Storage, source: Source, now: datetime, started_at: datetime) -> str | None:
     allowed = STALE_AFTER_INTERVALS * cron.interval_at(source.schedule, now)
     latest = runs.latest(storage, source.name)
     if latest is None:

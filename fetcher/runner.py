@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 
 from fetcher import lock, pagination, records, runs, schema, state
@@ -22,7 +23,7 @@ from fetcher.logs import quote
 from fetcher.pagination import Page, PageRequest
 from fetcher.redact import redact
 from fetcher.spool import Spool
-from fetcher.storage import LocalStorage, open_storage
+from fetcher.storage import Storage, open_storage
 from fetcher.writers import Streamer, write_files
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ def run(config: Config, source: Source) -> runs.RunRecord:
     Expected failures (FetcherError) end in a failed run record, not an exception. Anything else
     is a bug, or a signal: the run record still says failed, and the exception propagates.
     """
-    storage = open_storage(config.output_dir)
-    with lock.hold(storage.lock_path(f"{source.name}/.lock"), source.name):
+    storage = open_storage(config)
+    with closing(storage), lock.hold(storage.lock_path(f"{source.name}/.lock"), source.name):
         removed = storage.remove_temps(source.name)
         if removed:
             logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
@@ -57,7 +58,7 @@ def run(config: Config, source: Source) -> runs.RunRecord:
     return record
 
 
-def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunRecord) -> None:
+def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -> None:
     deadline = Deadline.after(source.run_timeout_s)
     incremental = source.incremental
     params = dict(source.params)
@@ -76,7 +77,7 @@ def _fetch_and_write(storage: LocalStorage, source: Source, record: runs.RunReco
     observe = tracker or _ignore
     with (
         Client(source, deadline) as client,
-        Spool(storage.path(source.name), f"{source.name}_{stamp}") as spool,
+        Spool(storage.scratch_dir(source.name), f"{source.name}_{stamp}") as spool,
         Streamer(storage, targets, observe) as streamer,
     ):
         pages = pagination.walk(source.pagination, PageRequest(source.url, params), _fetcher(client, source))
@@ -153,7 +154,7 @@ def probe(source: Source) -> tuple[dict[str, str], int]:
     return {item.name: str(item.type) for item in table.schema}, page.record_count
 
 
-def _save_and_log(storage: LocalStorage, record: runs.RunRecord) -> None:
+def _save_and_log(storage: Storage, record: runs.RunRecord) -> None:
     try:
         runs.save(storage, record)
     except FetcherError as exc:
@@ -177,7 +178,7 @@ def _save_and_log(storage: LocalStorage, record: runs.RunRecord) -> None:
     )
 
 
-def _unique_start(storage: LocalStorage, source: str) -> datetime:
+def _unique_start(storage: Storage, source: str) -> datetime:
     """Now, to the second, or the next second if a run already started in this one.
 
     Runs are named by their start second; two runs of a source in one second would otherwise

@@ -11,7 +11,7 @@ from typing import Any
 
 from fetcher.errors import FetcherError, FetchError
 from fetcher.redact import redact
-from fetcher.storage import LocalStorage
+from fetcher.storage import Storage
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -83,24 +83,24 @@ class RunRecord:
         return document
 
 
-def save(storage: LocalStorage, record: RunRecord) -> str:
+def save(storage: Storage, record: RunRecord) -> str:
     """Publish `record` atomically; return its path relative to output_dir."""
     relpath = f"{record.source}/_runs/{record.run_id}.json"
     storage.write_json(relpath, record.to_json())
     return relpath
 
 
-def exists(storage: LocalStorage, source: str, started: datetime) -> bool:
+def exists(storage: Storage, source: str, started: datetime) -> bool:
     return f"{run_id(started)}.json" in storage.list(f"{source}/_runs")
 
 
-def latest(storage: LocalStorage, source: str) -> dict[str, Any] | None:
+def latest(storage: Storage, source: str) -> dict[str, Any] | None:
     """The newest run record of `source`, or None before its first run."""
     names = [name for name in storage.list(f"{source}/_runs") if _RECORD_NAME.fullmatch(name)]
     return storage.read_json(f"{source}/_runs/{names[-1]}") if names else None
 
 
-def last_success(storage: LocalStorage, source: str) -> dict[str, Any] | None:
+def last_success(storage: Storage, source: str) -> dict[str, Any] | None:
     """The newest successful run record of `source`, or None."""
     names = [name for name in storage.list(f"{source}/_runs") if _RECORD_NAME.fullmatch(name)]
     for name in reversed(names):

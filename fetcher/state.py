@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fetcher.config import Incremental
-from fetcher.storage import LocalStorage
+from fetcher.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def relpath(source: str) -> str:
     return f"{source}/_state.json"
 
 
-def load_cursor(storage: LocalStorage, source: str, incremental: Incremental) -> Any:
+def load_cursor(storage: Storage, source: str, incremental: Incremental) -> Any:
     """The cursor to send: the saved one, else `initial` (None means send nothing)."""
     document = storage.read_json(relpath(source))
     if not document:
@@ -40,7 +40,7 @@ def load_cursor(storage: LocalStorage, source: str, incremental: Incremental) ->
 
 
 def save_cursor(
-    storage: LocalStorage, source: str, incremental: Incremental, cursor: Any, run_id: str
+    storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str
 ) -> None:
     storage.write_json(
         relpath(source),

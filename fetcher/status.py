@@ -14,7 +14,7 @@ _HEADER = ("SOURCE", "LAST RUN (UTC)", "STATUS", "RECORDS", "FILES", "NEXT RUN")
 def render(config: Config, now: datetime | None = None) -> str:
     """One row per source, aligned, with a header."""
     now = now or datetime.now(UTC)
-    storage = open_storage(config.output_dir)
+    storage = open_storage(config)
     rows = [_HEADER]
     for source in config.sources:
         last = runs.latest(storage, source.name)

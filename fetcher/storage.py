@@ -1,9 +1,12 @@
 """Output storage: atomic publication of files under `output_dir`, and nothing outside it.
 
-A file is written to a dot-prefixed temporary name in its final directory, fsynced, renamed over
-its final name with `os.replace`, and the directory is fsynced: readers of the volume see the
-whole file or nothing, and dataset readers skip the temporary names (they start with `.`). A crash
-leaves only temporary files, which the next run of the source removes.
+`open_storage` picks the implementation: a local directory (here), or S3 (`fetcher.s3`). Both
+publish a file only complete, keep run records and state beside the data, and remove what a
+crashed run left behind.
+
+Locally, a file is written to a dot-prefixed temporary name in its final directory, fsynced,
+renamed over its final name with `os.replace`, and the directory is fsynced: readers of the volume
+see the whole file or nothing, and dataset readers skip the temporary names (they start with `.`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fetcher.errors import OutputError
+
+if TYPE_CHECKING:
+    from fetcher.config import Config
 
 TEMP_PATTERN = re.compile(r"\..+\.tmp")
 
@@ -29,6 +35,21 @@ class Staged:
 
     temp_path: str
     relpath: str
+
+
+class Storage(Protocol):
+    """Where a run's files go, addressed by `/`-separated paths relative to `output_dir`."""
+
+    def stage(self, relpath: str) -> Staged: ...
+    def publish(self, staged: Staged) -> None: ...
+    def discard(self, staged: Staged) -> None: ...
+    def write_json(self, relpath: str, document: Any) -> None: ...
+    def read_json(self, relpath: str) -> Any | None: ...
+    def list(self, relpath: str) -> list[str]: ...
+    def remove_temps(self, relpath: str) -> list[str]: ...
+    def lock_path(self, relpath: str) -> str: ...
+    def scratch_dir(self, relpath: str) -> str: ...
+    def close(self) -> None: ...
 
 
 class LocalStorage:
@@ -134,10 +155,24 @@ class LocalStorage:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
+    def scratch_dir(self, relpath: str) -> str:
+        """A local directory for a run's own temporary files (the spool): the source's own."""
+        path = self.path(relpath)
+        with output_errors(path):
+            os.makedirs(path, exist_ok=True)
+        return path
 
-def open_storage(output_dir: str) -> LocalStorage:
-    """The storage for an `output_dir` setting."""
-    return LocalStorage(output_dir)
+    def close(self) -> None:
+        """Nothing to release locally."""
+
+
+def open_storage(config: Config) -> Storage:
+    """The storage for the configuration's `output_dir`: a directory, or `s3://bucket/prefix`."""
+    if config.output_dir.startswith("s3://"):
+        from fetcher.s3 import S3Storage
+
+        return S3Storage(config.output_dir, config.s3_endpoint_url)
+    return LocalStorage(config.output_dir)
 
 
 def _fsync_directory(directory: str) -> None:

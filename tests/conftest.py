@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import textwrap
+import time
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pyarrow import fs
 
 from fetcher import redact
 from tests.apiserver import ApiServer
@@ -49,3 +56,50 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto_server in its own process (in-process, it would share the GIL with pyarrow's uploads)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        assert server.poll() is None, f"moto_server exited with {server.returncode}"
+        try:
+            with urllib.request.urlopen(url + "/moto-api/", timeout=1):
+                break
+        except OSError:
+            assert time.monotonic() < deadline, "moto_server did not answer within 30 s"
+            time.sleep(0.05)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[fs.S3FileSystem, str]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    s3 = fs.S3FileSystem(
+        endpoint_override=moto_endpoint.removeprefix("http://"), scheme="http", allow_bucket_creation=True
+    )
+    name = f"lake-{uuid.uuid4().hex[:10]}"
+    s3.create_dir(name)
+    return s3, name

@@ -235,7 +235,10 @@ class TestErrors:
         ("text", "key", "words"),
         [
             pytest.param(
-                'output = "/x"\n' + SOURCE, "output", "allowed: output_dir, sources", id="unknown-top-key"
+                'output = "/x"\n' + SOURCE,
+                "output",
+                "allowed: output_dir, s3_endpoint_url, sources",
+                id="unknown-top-key",
             ),
             pytest.param(
                 SOURCE + "recrods = 'x'\n",
@@ -561,3 +564,61 @@ class TestErrors:
 
         with pytest.raises(ConfigError, match='"b" is not a configured source; have: a'):
             settings.select("b")
+
+
+class TestS3Output:
+    def test_load_s3_output_with_endpoint_key(self, write_config: Callable[[str], Path]) -> None:
+        path = write_config(
+            'output_dir = "s3://lake/raw/api"\ns3_endpoint_url = "http://127.0.0.1:9000"\n' + SOURCE
+        )
+
+        settings = config.load(str(path), {"AWS_ENDPOINT_URL_S3": "http://ignored:1"})
+
+        assert (settings.output_dir, settings.s3_endpoint_url) == (
+            "s3://lake/raw/api",
+            "http://127.0.0.1:9000",
+        )
+
+    @pytest.mark.parametrize(
+        ("env", "expected"),
+        [
+            (
+                {"AWS_ENDPOINT_URL_S3": "http://s3.local:9000", "AWS_ENDPOINT_URL": "http://other"},
+                "http://s3.local:9000",
+            ),
+            ({"AWS_ENDPOINT_URL": "https://minio.example.com"}, "https://minio.example.com"),
+            ({}, None),
+        ],
+    )
+    def test_load_s3_endpoint_from_standard_aws_variables(
+        self, write_config: Callable[[str], Path], env: dict[str, str], expected: str | None
+    ) -> None:
+        settings = config.load(str(write_config('output_dir = "s3://lake"\n' + SOURCE)), env)
+
+        assert settings.s3_endpoint_url == expected
+
+    @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            pytest.param('output_dir = "s3://"\n', "output_dir", "is not s3://bucket", id="no-bucket"),
+            pytest.param('output_dir = "s3://b/../x"\n', "output_dir", "is not s3://bucket", id="traversal"),
+            pytest.param(
+                'output_dir = "s3://b"\ns3_endpoint_url = "minio:9000"\n',
+                "s3_endpoint_url",
+                "not an http:// or https:// URL",
+                id="endpoint-without-scheme",
+            ),
+            pytest.param(
+                'output_dir = "/out"\ns3_endpoint_url = "http://h"\n',
+                "s3_endpoint_url",
+                "only when output_dir is s3://",
+                id="endpoint-without-s3",
+            ),
+        ],
+    )
+    def test_load_bad_s3_settings(
+        self, write_config: Callable[[str], Path], text: str, key: str, words: str
+    ) -> None:
+        error = _error(write_config(text + SOURCE))
+
+        assert error.key == key and words in str(error)

@@ -643,3 +643,82 @@ def test_suite_passes_on_the_images_python(image: str) -> None:
     assert version.stdout.strip() == "(3, 13)"
     assert suite.returncode == 0, suite.stdout[-3000:] + suite.stderr[-2000:]
     assert " passed" in suite.stdout and " failed" not in suite.stdout
+
+
+class TestOnce:
+    @pytest.mark.parametrize(
+        ("reply", "extra", "code"),
+        [
+            pytest.param((200, {"data": [{"id": 1}]}), "", 0, id="ok"),
+            pytest.param(
+                (500, {"error": "down"}), "[sources.retry]\nmax_attempts = 1\n", 1, id="fetch-failed"
+            ),
+            pytest.param(None, 'schedule = "sometimes"\n', 2, id="config-error"),
+        ],
+    )
+    def test_once_exits_with_the_fetchers_exit_code(
+        self, image: str, out_dir: Path, tmp_path: Path, reply: Reply | None, extra: str, code: int
+    ) -> None:
+        with ApiServer() as server:
+            server.route("/once", lambda exchange: reply)
+            config = tmp_path / "c.toml"
+            config.write_text(
+                f'[[sources]]\nname = "once"\nurl = "{server.url("/once")}"\nrecords = "data"\n{extra}'
+            )
+            result = docker(
+                "run", "--rm", "--network", "host", *mounts(out_dir, config), image, "once", check=False
+            )
+
+        assert result.returncode == code, result.stderr
+
+    def test_once_like_a_cronjob_non_root_read_only_into_s3(
+        self, image: str, moto_endpoint: str, bucket: tuple[object, str], api: ApiServer, tmp_path: Path
+    ) -> None:
+        s3, name = bucket
+        config = tmp_path / "c.toml"
+        config.write_text(
+            f'output_dir = "s3://{name}/raw"\ns3_endpoint_url = "{moto_endpoint}"\n'
+            f'[[sources]]\nname = "k8s"\nurl = "{api.url("/records")}"\nrecords = "data"\n'
+            '[sources.pagination]\ntype = "page"\nsize = 10\n'
+        )
+        config.chmod(0o644)
+
+        result = docker(
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--user",
+            "10001:10001",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "-e",
+            "AWS_ACCESS_KEY_ID=testing",
+            "-e",
+            "AWS_SECRET_ACCESS_KEY=testing",
+            "-e",
+            "AWS_REGION=us-east-1",
+            "-e",
+            "AWS_EC2_METADATA_DISABLED=true",
+            "-e",
+            "FETCHER_CONFIG=/etc/fetcher/fetcher.toml",
+            "-v",
+            f"{config}:/etc/fetcher/fetcher.toml:ro",
+            image,
+            "once",
+            check=False,
+        )
+
+        assert result.returncode == 0, result.stderr
+        from pyarrow import fs
+
+        infos = s3.get_file_info(fs.FileSelector(f"{name}/raw/k8s", recursive=True))  # type: ignore[attr-defined]
+        names = sorted(
+            info.path.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for info in infos if info.type == fs.FileType.File
+        )
+        assert names == ["csv", "json", "parquet"]  # the data, the run record

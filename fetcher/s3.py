@@ -1,0 +1,159 @@
+"""S3 storage: the same layout and guarantees as a directory, in `s3://bucket/prefix`.
+
+pyarrow's own S3 filesystem does the work; credentials and region come from the standard AWS
+variables and files (and instance or pod roles), the endpoint from `s3_endpoint_url`.
+
+An object must never be visible unfinished under its final key. pyarrow completes an upload when
+its stream closes, even on an exception, so files are written locally, uploaded to a staging key
+under `{name}/_staging/` (readers skip `_` names), and only then copied server-side to the final
+key, which S3 makes appear whole. A crash leaves at most a staging object, which the next run of
+the source deletes; uploads cut off mid-way leave invisible multipart parts (a bucket rule that
+aborts incomplete multipart uploads clears them). Run records and state are single PUTs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from pyarrow import fs
+
+from fetcher.errors import OutputError
+from fetcher.storage import Staged
+
+_READ_ATTEMPTS = 3  # a read racing an overwrite can see a torn object; it parses on a retry
+
+
+class S3Storage:
+    """Objects under `s3://bucket/prefix`, addressed by `/`-separated paths relative to it."""
+
+    def __init__(self, uri: str, endpoint_url: str | None) -> None:
+        parts = urlsplit(uri)
+        self.uri = uri.rstrip("/")
+        self.root = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+        options: dict[str, Any] = {"allow_delayed_open": True}
+        if endpoint_url:
+            endpoint = urlsplit(endpoint_url)
+            options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme)
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            options["region"] = region
+        self.fs = fs.S3FileSystem(**options)
+        self._scratch: list[str] = []
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def stage(self, relpath: str) -> Staged:
+        """A local temporary file; `publish` uploads it."""
+        directory = self.scratch_dir(relpath.split("/", 1)[0])
+        name = os.path.basename(self._key(relpath))
+        return Staged(os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp"), relpath)
+
+    def publish(self, staged: Staged) -> None:
+        """Upload to a staging key, check it, copy it to the final key, then drop the staging key."""
+        source = staged.relpath.split("/", 1)[0]
+        staging = self._key(f"{source}/_staging/{uuid.uuid4().hex}.partial")
+        final = self._key(staged.relpath)
+        try:
+            fs.copy_files(
+                staged.temp_path, staging,
+                source_filesystem=fs.LocalFileSystem(), destination_filesystem=self.fs,
+            )
+            uploaded = self.fs.get_file_info(staging).size
+            if uploaded != os.path.getsize(staged.temp_path):
+                raise OutputError(f"upload of s3://{final} is incomplete ({uploaded} bytes)")
+            self.fs.copy_file(staging, final)
+        except OSError as exc:
+            raise OutputError(f"cannot write s3://{final}: {exc}") from None
+        finally:
+            self._delete(staging)
+        self.discard(staged)
+
+    def discard(self, staged: Staged) -> None:
+        """Remove the local staged file; never fails."""
+        with contextlib.suppress(OSError):
+            os.unlink(staged.temp_path)
+
+    def write_json(self, relpath: str, document: Any) -> None:
+        """One PUT of the whole document: S3 replaces the object atomically."""
+        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        key = self._key(relpath)
+        try:
+            with self.fs.open_output_stream(key) as stream:
+                stream.write(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write s3://{key}: {exc}") from None
+
+    def read_json(self, relpath: str) -> Any | None:
+        key = self._key(relpath)
+        problem: Exception | None = None
+        for _ in range(_READ_ATTEMPTS):
+            try:
+                with self.fs.open_input_stream(key) as stream:
+                    return json.loads(stream.read())
+            except FileNotFoundError:
+                return None
+            except (OSError, ValueError) as exc:
+                problem = exc
+        raise OutputError(f"cannot read s3://{key}: {problem}")
+
+    def list(self, relpath: str) -> list[str]:
+        """The names directly under `relpath`, sorted; empty when there are none."""
+        key = self._key(relpath)
+        try:
+            infos = self.fs.get_file_info(fs.FileSelector(key, allow_not_found=True))
+        except OSError as exc:
+            raise OutputError(f"cannot list s3://{key}: {exc}") from None
+        return sorted(os.path.basename(info.path) for info in infos)
+
+    def remove_temps(self, relpath: str) -> list[str]:
+        """Delete the staging objects a crashed run of `relpath` (a source) left behind."""
+        staging = self._key(f"{relpath}/_staging")
+        try:
+            infos = self.fs.get_file_info(fs.FileSelector(staging, allow_not_found=True, recursive=True))
+        except OSError as exc:
+            raise OutputError(f"cannot list s3://{staging}: {exc}") from None
+        removed = [info.path for info in infos if info.type == fs.FileType.File]
+        for path in removed:
+            self._delete(path)
+        return [f"s3://{path}" for path in removed]
+
+    def lock_path(self, relpath: str) -> str:
+        """A local lock file: it serialises runs on this host (a CronJob forbids concurrency)."""
+        path = os.path.join(tempfile.gettempdir(), "fetcher-locks", quote(self.root, safe=""), relpath)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create {os.path.dirname(path)}: {exc.strerror}") from None
+        return path
+
+    def scratch_dir(self, relpath: str) -> str:
+        """A local temporary directory for the run's spool and staged files, removed by close()."""
+        if not self._scratch:
+            try:
+                self._scratch.append(tempfile.mkdtemp(prefix="fetcher-"))
+            except OSError as exc:
+                raise OutputError(f"cannot create a temporary directory: {exc.strerror}") from None
+        return self._scratch[0]
+
+    def close(self) -> None:
+        for directory in self._scratch:
+            shutil.rmtree(directory, ignore_errors=True)
+        self._scratch.clear()
+
+    def _key(self, relpath: str) -> str:
+        parts = relpath.split("/")
+        if relpath.startswith("/") or ".." in parts or "" in parts:
+            raise OutputError(f"refusing {relpath!r}: it is not a path inside {self.uri}")
+        return f"{self.root}/{relpath}" if self.root else relpath
+
+    def _delete(self, key: str) -> None:
+        with contextlib.suppress(OSError):  # gone already, or unreachable: the next run retries
+            self.fs.delete_file(key)
