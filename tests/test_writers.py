@@ -146,7 +146,9 @@ class TestStreamer:
         assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
 
 
-def test_write_files_are_complete_on_disk_when_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_files_are_complete_on_disk_when_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     storage = LocalStorage(str(tmp_path))
     sizes: dict[str, int] = {}
     publish = storage.publish
