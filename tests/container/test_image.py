@@ -722,3 +722,21 @@ class TestOnce:
             info.path.rsplit("/", 1)[-1].rsplit(".", 1)[-1] for info in infos if info.type == fs.FileType.File
         )
         assert names == ["csv", "json", "parquet"]  # the data, the run record
+
+
+def test_make_demo_fetches_the_bundled_api_and_previews_the_files(image: str, tmp_path: Path) -> None:
+    """The README's first command: offline, to a running fetcher with files on disk."""
+    container = f"fetcher-test-demo-{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "output"
+    out.mkdir()
+    os.chown(out, 1234, 1234)
+    try:
+        demo = _make("demo", CONTAINER=container, IMAGE=image, OUTPUT=str(out))
+
+        assert demo.returncode == 0, demo.stdout[-3000:]
+        assert "event=run source=demo-orders status=succeeded pages=5 records=240" in demo.stdout
+        assert "240 rows, 7 columns" in demo.stdout and "customer.city" in demo.stdout
+        assert docker("inspect", "-f", "{{.State.Running}}", f"{container}-demo").stdout.strip() == "true"
+        assert {path.suffix for path in out.glob("demo-orders/date=*/*")} == {".csv", ".parquet"}
+    finally:
+        _make("demo-stop", CONTAINER=container)
