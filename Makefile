@@ -92,6 +92,10 @@ lint: $(VENV)/.lint-installed ## Lint Python (ruff), the Dockerfile (hadolint) a
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck docker/entrypoint docker/run-job .ci/run
 
+.PHONY: bench
+bench: $(VENV)/.installed ## Benchmarks against the raw floor and dlt; writes bench/RESULTS.md (about 15 min).
+	$(MAKE) -C bench bench PYTHON=$(abspath $(VENV))/bin/python
+
 .PHONY: lock
 lock: ## Re-pin requirements*.txt from requirements*.in, with hashes (needs uv).
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements.in -o requirements.txt
