@@ -1,14 +1,19 @@
 """The HTTP client: one session per run, with auth, timeouts, size limits and the retry policy.
 
 Every request has a `(connect, read)` timeout and a deadline for the whole exchange, so neither a
-stalled server nor one that trickles its body a byte at a time holds a run past `timeout_s`. The
-body is read in bounded chunks and refused beyond `max_response_mb` after decompression, so a
-gzip bomb costs at most that much memory.
+stalled server nor one that trickles its headers or body a byte at a time holds a run past
+`timeout_s`: socket timeouts bound each wait, and a timer (SIGALRM, in the main thread, where runs
+run) bounds the whole. The body is read in bounded chunks and refused beyond `max_response_mb`
+after decompression, so a gzip bomb costs at most that much memory.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -121,6 +126,16 @@ class Client:
         if self.deadline.expired():
             raise DeadlineExceeded(f"run_timeout_s={self.source.run_timeout_s:g} reached")
         exchange = self.deadline.sooner(self.source.timeout_s)
+        try:
+            with _interrupt_after(exchange.remaining()):
+                return self._exchange(request, exchange)
+        except _Expired:
+            raise RetryableError(
+                redact(request.url),
+                f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
+            ) from None
+
+    def _exchange(self, request: PageRequest, exchange: Deadline) -> Response:
         timeout = max(exchange.remaining(), 0.001)
         shown = redact(request.url)
         try:
@@ -170,6 +185,29 @@ class Client:
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
             raise RetryableError(shown, f"connection broken mid-body (truncated): {_reason(exc)}") from None
         return b"".join(chunks)
+
+
+class _Expired(BaseException):
+    """The exchange's time is up. A BaseException, so that no library's `except Exception` keeps it."""
+
+
+@contextmanager
+def _interrupt_after(seconds: float) -> Iterator[None]:
+    """Raise _Expired in the block after `seconds`, wherever it blocks (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # no signals off the main thread: the socket timeouts still bound each wait
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Expired()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _status_error(response: requests.Response, shown: str) -> FetchError:

@@ -54,7 +54,7 @@ def _describe(exc: json.JSONDecodeError, text: str, content_type: str) -> str:
     if not text.strip():
         return "body is empty, not JSON"
     kind = f" ({content_type})" if content_type else ""
-    if exc.pos >= len(text.rstrip()):
+    if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
         return f"body is truncated JSON{kind}: {exc.msg} at line {exc.lineno} column {exc.colno}"
     start = " ".join(text[:60].split())
     return f"body is not JSON{kind}: {exc.msg} at line {exc.lineno} column {exc.colno}; starts {start!r}"

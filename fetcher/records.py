@@ -7,7 +7,7 @@ Shapes accepted at the `records` path:
 
 Flattening, per page (schema.py then unifies the pages of a run):
 - nested objects become `parent.child` columns; an object that is empty wherever it appears is
-  kept as the text `{}`;
+  kept as the text `{}`; below MAX_DEPTH levels of nesting, objects are kept as JSON text;
 - arrays are kept as compact JSON text (`["a","b"]`), so Parquet and CSV hold the same columns;
 - a column's type is the narrowest that holds every value exactly: null, bool, int64, float64 or
   string. Integers and floats together make float64, unless an integer would lose precision
@@ -30,6 +30,7 @@ from fetcher import dotted
 from fetcher.errors import RecordsError
 
 _NONE = type(None)
+MAX_DEPTH = 32  # columns stay readable, and a pathologically deep document cannot exhaust the stack
 _encoder = msgspec.json.Encoder()
 _exact_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
@@ -72,6 +73,8 @@ def to_table(records: Sequence[dict[str, Any]], *, exact: bool = False) -> pa.Ta
         _flatten(records, "", columns, _exact_dumps if exact else _fast_dumps)
     except UnicodeEncodeError as exc:
         raise RecordsError(f"a string holds an invalid unicode escape: {exc.reason}") from None
+    except RecursionError:
+        raise RecordsError("a record is nested too deeply to write") from None
     if not columns:
         return pa.table({"_": pa.nulls(len(records))}).drop_columns(["_"])
     return pa.table(columns)
@@ -108,17 +111,21 @@ class Deduplicator:
 
 
 def _flatten(
-    rows: Sequence[dict[str, Any]], prefix: str, out: dict[str, pa.Array], dumps: Callable[[Any], str]
+    rows: Sequence[dict[str, Any]],
+    prefix: str,
+    out: dict[str, pa.Array],
+    dumps: Callable[[Any], str],
+    depth: int = 1,
 ) -> None:
     for key in dict.fromkeys(chain.from_iterable(rows)):
         name = prefix + key
         values = [row.get(key) for row in rows]
         kinds = set(map(type, values))
         kinds.discard(_NONE)
-        if kinds == {dict}:
+        if kinds == {dict} and depth < MAX_DEPTH:
             children = [value or {} for value in values]
             if any(children):
-                _flatten(children, name + ".", out, dumps)
+                _flatten(children, name + ".", out, dumps, depth + 1)
                 continue
         if name in out:
             raise RecordsError(

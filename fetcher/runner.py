@@ -186,7 +186,9 @@ def _unique_start(storage: Storage, source: str) -> datetime:
     """
     while True:
         started = datetime.now(UTC).replace(microsecond=0)
-        if not runs.exists(storage, source, started):
+        stamp = runs.run_id(started)
+        published = storage.list(f"{source}/date={started:%Y-%m-%d}")
+        if not runs.exists(storage, source, started) and not any(stamp in name for name in published):
             return started
         time.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)
 

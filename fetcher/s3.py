@@ -63,8 +63,10 @@ class S3Storage:
         final = self._key(staged.relpath)
         try:
             fs.copy_files(
-                staged.temp_path, staging,
-                source_filesystem=fs.LocalFileSystem(), destination_filesystem=self.fs,
+                staged.temp_path,
+                staging,
+                source_filesystem=fs.LocalFileSystem(),
+                destination_filesystem=self.fs,
             )
             uploaded = self.fs.get_file_info(staging).size
             if uploaded != os.path.getsize(staged.temp_path):

@@ -35,7 +35,8 @@ class Spool:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._close_writer()
+        with contextlib.suppress(OSError):  # flushing onto a full disk: the files go anyway
+            self._close_writer()
         for path in self._segments:
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -69,9 +70,11 @@ class Spool:
         self._schema = schema
 
     def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._sink is not None:
-            self._sink.close()
-            self._sink = None
+        writer, self._writer = self._writer, None
+        sink, self._sink = self._sink, None
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            if sink is not None:
+                sink.close()

@@ -39,9 +39,7 @@ def load_cursor(storage: Storage, source: str, incremental: Incremental) -> Any:
     return document.get("cursor")
 
 
-def save_cursor(
-    storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str
-) -> None:
+def save_cursor(storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str) -> None:
     storage.write_json(
         relpath(source),
         {

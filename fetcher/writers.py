@@ -52,8 +52,8 @@ class _HashingFile:
         self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
         self.closed = True
+        self._file.close()
 
 
 class _Sink(Protocol):
@@ -163,7 +163,8 @@ class FileSet:
                 sink.close()
         for file in self._files.values():
             if not file.closed:
-                file.close()
+                with contextlib.suppress(OSError):  # its last buffer may not fit on a full disk
+                    file.close()
         for staged in self._staged.values():
             self._storage.discard(staged)
 

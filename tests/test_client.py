@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 
 import pytest
 import requests
@@ -15,6 +16,7 @@ from fetcher.config import Retry, Source
 from fetcher.deadline import Deadline
 from fetcher.errors import DeadlineExceeded, FetchError
 from fetcher.pagination import PageRequest
+from tests.apiserver import ApiServer, Exchange
 
 URL = "https://api.example.com/items"
 
@@ -196,3 +198,20 @@ def test_get_error_message_redacts_query_secret() -> None:
 
     assert "sekrit" not in str(caught.value)
     assert "api_key=***" in str(caught.value)
+
+
+def test_get_headers_trickled_forever_hit_the_request_deadline(api: ApiServer) -> None:
+    def trickle_headers(exchange: Exchange) -> None:
+        handler = exchange.handler
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 60:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(0.05)  # the server's pace, not the test's synchronisation
+
+    api.route("/slow", trickle_headers)
+    source = Source(name="api", url=api.url("/slow"), timeout_s=1, retry=Retry(max_attempts=1))
+
+    with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
+        client.get(PageRequest(api.url("/slow")))
+
+    assert "timed out: no complete response within timeout_s=1" in str(caught.value)

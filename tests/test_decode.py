@@ -42,6 +42,7 @@ def test_decode_duplicate_keys_last_wins() -> None:
             b"<!DOCTYPE html><html><body>Error</body></html>", "body is not JSON (text/html)", id="html"
         ),
         pytest.param(b'{"data": [1, 2', "body is truncated JSON", id="truncated"),
+        pytest.param(b'{"data": [{"name": "cut he', "body is truncated JSON", id="truncated-in-string"),
         pytest.param(b'{"k": "\xff\xfe"}', "not valid UTF-8 (bad byte at offset 7)", id="invalid-utf8"),
         pytest.param(b"", "body is empty", id="empty"),
         pytest.param(b"[" * 10_000 + b"]" * 10_000, "nested too deeply", id="deep-nesting"),

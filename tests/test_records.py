@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from fetcher.errors import RecordsError
-from fetcher.records import Deduplicator, extract, to_table
+from fetcher.records import MAX_DEPTH, Deduplicator, extract, to_table
 
 
 class TestExtract:
@@ -106,6 +106,17 @@ class TestToTable:
 
         assert table.column("meta").to_pylist() == ["{}", None]
 
+    def test_to_table_objects_below_max_depth_stay_json_text(self) -> None:
+        deep: dict[str, object] = {"leaf": 1}
+        for _ in range(40):
+            deep = {"k": deep}
+
+        table = to_table([deep])
+
+        (name,) = table.column_names
+        assert name == ".".join(["k"] * MAX_DEPTH)
+        assert json.loads(table.column(name)[0].as_py()) == _unwrap(deep, MAX_DEPTH)
+
     def test_to_table_unicode_keys(self) -> None:
         assert to_table([{"straße": 1, "名前": "x"}]).column_names == ["straße", "名前"]
 
@@ -151,3 +162,9 @@ class TestDeduplicator:
         table = pa.table({"id": [1, 1]})
 
         assert Deduplicator([])(table) is table
+
+
+def _unwrap(document: dict[str, object], levels: int) -> object:
+    for _ in range(levels):
+        document = document["k"]  # type: ignore[assignment]
+    return document

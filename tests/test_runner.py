@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,25 @@ class TestOutcomes:
         assert not stale.exists()
 
     @responses.activate
+    def test_run_never_reuses_the_second_of_a_crashed_run(
+        self, write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        responses.get(URL, json={"data": [{"id": 1}]})
+        settings = _config(write_config)
+        first = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
+        crashed = tmp_path / "out" / "api" / "date=2026-11-21" / "api_20261121T100000Z.parquet"
+        crashed.parent.mkdir(parents=True)
+        crashed.write_bytes(b"published by a run that died before its run record")
+        clock = iter([first, first, first + timedelta(seconds=1)])
+        monkeypatch.setattr("fetcher.runner.datetime", _Clock(clock))
+        monkeypatch.setattr("fetcher.runner.time.sleep", lambda seconds: None)
+
+        record = runner.run(settings, settings.sources[0])
+
+        assert record.run_id == "20261121T100001Z"
+        assert crashed.read_bytes().startswith(b"published by a run")
+
+    @responses.activate
     def test_run_locked_source_raises_locked(
         self, write_config: Callable[[str], Path], tmp_path: Path
     ) -> None:
@@ -466,3 +486,13 @@ def test_probe_returns_columns_of_first_page_and_writes_nothing(
 
     assert columns == {"id": "int64", "geo.lat": "double"} and count == 1
     assert len(responses.calls) == 1 and not (tmp_path / "out").exists()
+
+
+class _Clock:
+    """Stands in for datetime in the runner: now() walks a script; everything else is datetime's."""
+
+    def __init__(self, moments: object) -> None:
+        self._moments = moments
+
+    def now(self, tz: object = None) -> datetime:
+        return next(self._moments)  # type: ignore[call-overload]
