@@ -1,18 +1,16 @@
-"""Records: finding them in a response, and flattening each page into typed Arrow columns.
+"""Records: finding them in a response, and flattening each page into annotated Arrow columns.
 
 Shapes accepted at the `records` path:
 - an array of objects: one record each;
 - an object of arrays that all have the same length (columnar data): one record per index;
 - any other object: one record. An empty object, `null` or an empty array: no record.
 
-Flattening, per page (schema.py then unifies the pages of a run):
-- nested objects become `parent.child` columns; an object that is empty wherever it appears is
-  kept as the text `{}`; below MAX_DEPTH levels of nesting, objects are kept as JSON text;
-- arrays are kept as compact JSON text (`["a","b"]`), so Parquet and CSV hold the same columns;
-- a column's type is the narrowest that holds every value exactly: null, bool, int64, float64 or
-  string. Integers and floats together make float64, unless an integer would lose precision
-  (beyond 2**53); integers beyond int64 make string. Any other mix makes string, where strings
-  stay as they are and other values become their JSON text (`true`, `12`, `{"a":1}`).
+Flattening, the same for every record wherever its page boundaries fall:
+- an object's fields become `parent.child` columns; a field's other values (strings, numbers, …)
+  and its empty objects (as the text `{}`) go to the `parent` column itself;
+- below MAX_DEPTH levels of nesting, objects are kept whole, as JSON text;
+- arrays are kept as compact JSON text (`["a","b"]`), so Parquet and CSV hold the same columns.
+Each column records the kinds of value it held; schema.py turns them into the run's types.
 """
 
 from __future__ import annotations
@@ -25,12 +23,23 @@ from typing import Any
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from fetcher import dotted
+from fetcher import dotted, schema
 from fetcher.errors import RecordsError
+from fetcher.schema import Kinds
 
 _NONE = type(None)
 MAX_DEPTH = 32  # columns stay readable, and a pathologically deep document cannot exhaust the stack
+_FLOAT_EXACT_INT = 2**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_KIND_OF_TYPE = {
+    str: schema.STRING,
+    bool: schema.BOOL,
+    float: schema.FLOAT,
+    dict: schema.OBJECT,
+    list: schema.ARRAY,
+}
 _encoder = msgspec.json.Encoder()
 _exact_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
@@ -68,7 +77,7 @@ def to_table(records: Sequence[dict[str, Any]], *, exact: bool = False) -> pa.Ta
     `exact` says the page was parsed by `json` (it may hold NaN or Infinity), so that arrays are
     written back with `json`, which keeps those, rather than the faster msgspec.
     """
-    columns: dict[str, pa.Array] = {}
+    columns: dict[str, tuple[pa.Array, Kinds]] = {}
     try:
         _flatten(records, "", columns, _exact_dumps if exact else _fast_dumps)
     except UnicodeEncodeError as exc:
@@ -77,7 +86,8 @@ def to_table(records: Sequence[dict[str, Any]], *, exact: bool = False) -> pa.Ta
         raise RecordsError("a record is nested too deeply to write") from None
     if not columns:
         return pa.table({"_": pa.nulls(len(records))}).drop_columns(["_"])
-    return pa.table(columns)
+    fields = [schema.annotated(name, column, kinds) for name, (column, kinds) in columns.items()]
+    return pa.Table.from_arrays([column for column, _ in columns.values()], schema=pa.schema(fields))
 
 
 class Deduplicator:
@@ -113,7 +123,7 @@ class Deduplicator:
 def _flatten(
     rows: Sequence[dict[str, Any]],
     prefix: str,
-    out: dict[str, pa.Array],
+    out: dict[str, tuple[pa.Array, Kinds]],
     dumps: Callable[[Any], str],
     depth: int = 1,
 ) -> None:
@@ -122,10 +132,15 @@ def _flatten(
         values = [row.get(key) for row in rows]
         kinds = set(map(type, values))
         kinds.discard(_NONE)
-        if kinds == {dict} and depth < MAX_DEPTH:
-            children = [value or {} for value in values]
+        if dict in kinds and depth < MAX_DEPTH:
+            children = [value if type(value) is dict else _NO_FIELDS for value in values]
             if any(children):
                 _flatten(children, name + ".", out, dumps, depth + 1)
+            # The parent column keeps what is not an object with fields: other values, and {}.
+            values = [None if type(value) is dict and value else value for value in values]
+            kinds = set(map(type, values))
+            kinds.discard(_NONE)
+            if not kinds:
                 continue
         if name in out:
             raise RecordsError(
@@ -135,32 +150,52 @@ def _flatten(
         out[name] = _column(values, kinds, dumps)
 
 
-def _column(values: list[Any], kinds: set[type], dumps: Callable[[Any], str]) -> pa.Array:
+_NO_FIELDS: dict[str, Any] = {}
+
+
+def _column(values: list[Any], kinds: set[type], dumps: Callable[[Any], str]) -> tuple[pa.Array, Kinds]:
+    """The values of one column of one page, exactly, and the kinds of value they are."""
     if not kinds:
-        return pa.nulls(len(values))
+        return pa.nulls(len(values)), frozenset({schema.NULL})
     if kinds == {str}:
-        return pa.array(values, pa.string())
+        return pa.array(values, pa.string()), frozenset({schema.STRING})
     if kinds == {bool}:
-        return pa.array(values, pa.bool_())
+        return pa.array(values, pa.bool_()), frozenset({schema.BOOL})
+    if kinds == {float}:
+        return pa.array(values, pa.float64()), frozenset({schema.FLOAT})
     if kinds == {int}:
         try:
-            column = pa.array(values)
+            column = pa.array(values, pa.int64())
         except (OverflowError, pa.ArrowInvalid):
-            return _text(values, dumps)
-        return column if column.type == pa.int64() else _text(values, dumps)
-    if kinds <= {int, float}:
-        try:
-            return pa.array(values, pa.float64())
-        except (OverflowError, pa.ArrowInvalid):
-            return _text(values, dumps)
-    return _text(values, dumps)
+            column = None  # beyond int64: JSON text, below
+        if column is not None:
+            bounds = pc.min_max(column)
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            wide = low < -_FLOAT_EXACT_INT or high > _FLOAT_EXACT_INT
+            return column, frozenset({schema.WIDE_INT if wide else schema.INT})
+    labels = frozenset(_int_kind(values) if kind is int else _KIND_OF_TYPE[kind] for kind in kinds)
+    if labels <= {schema.INT, schema.WIDE_INT}:
+        return pa.array(values, pa.int64()), labels
+    # A mix, huge integers, arrays, objects: JSON text, from which any run type can be read back.
+    text = [value if value is None or type(value) is str else _text(value, dumps) for value in values]
+    return pa.array(text, pa.string()), labels
 
 
-def _text(values: list[Any], dumps: Callable[[Any], str]) -> pa.Array:
-    return pa.array(
-        [value if value is None or type(value) is str else dumps(value) for value in values],
-        pa.string(),
-    )
+def _int_kind(values: list[Any]) -> str:
+    ints = [value for value in values if type(value) is int]
+    low, high = min(ints), max(ints)
+    if low < _INT64_MIN or high > _INT64_MAX:
+        return schema.HUGE_INT
+    if low < -_FLOAT_EXACT_INT or high > _FLOAT_EXACT_INT:
+        return schema.WIDE_INT
+    return schema.INT
+
+
+def _text(value: Any, dumps: Callable[[Any], str]) -> str:
+    """JSON text: scalars as `json` writes them (as a float column cast to text is), the rest fast."""
+    if type(value) in (dict, list):
+        return dumps(value)
+    return _exact_dumps(value)
 
 
 def _fast_dumps(value: Any) -> str:

@@ -45,7 +45,7 @@ def run(config: Config, source: Source) -> runs.RunRecord:
             "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
         )
         try:
-            _fetch_and_write(storage, source, record)
+            advance = _fetch_and_write(storage, source, record)
         except FetcherError as exc:
             record.finish(exc)
         except BaseException as exc:
@@ -55,10 +55,23 @@ def run(config: Config, source: Source) -> runs.RunRecord:
         else:
             record.finish()
         _save_and_log(storage, record)
+        if record.status == runs.SUCCEEDED and advance:
+            _advance_state(storage, source, record)
     return record
 
 
-def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -> None:
+def _advance_state(storage: Storage, source: Source, record: runs.RunRecord) -> None:
+    """Save the run's cursor, last: a crash before it repeats the run's records, never skips any."""
+    assert source.incremental is not None
+    try:
+        state.save_cursor(storage, source.name, source.incremental, record.cursor, record.run_id)
+    except FetcherError as exc:
+        record.finish(FetcherError(f"the files were published, but the state was not saved: {exc}"))
+        _save_and_log(storage, record)
+
+
+def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -> bool:
+    """Fetch every page and publish the files; True when the state should advance to record.cursor."""
     deadline = Deadline.after(source.run_timeout_s)
     incremental = source.incremental
     params = dict(source.params)
@@ -104,12 +117,13 @@ def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -
             record.attempts, record.retries = client.attempts, client.retries
             record.duplicates_dropped = dedupe.dropped
 
-        if spool.rows == 0:
-            logger.info(
-                "event=empty source=%s message=%s", source.name, quote("no records; no data file written")
-            )
-            return
         run_schema = unifier.schema
+        if spool.rows == 0 or not run_schema.names:
+            what = "no records" if spool.rows == 0 else f"{spool.rows} record(s), none with a field"
+            logger.info(
+                "event=empty source=%s message=%s", source.name, quote(f"{what}; no data file written")
+            )
+            return False
         record.columns = {item.name: str(item.type) for item in run_schema}
         logger.info("event=schema source=%s columns=%s", source.name, quote(schema.describe(run_schema)))
         if tracker is not None and tracker.field not in run_schema.names:
@@ -124,9 +138,10 @@ def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -
                 tracker.reset()
             record.files = write_files(storage, spool.tables(), run_schema, targets, observe=observe)
 
-    if incremental is not None and tracker is not None and tracker.seen:
-        state.save_cursor(storage, source.name, incremental, tracker.value, record.run_id)
-        record.cursor = tracker.value
+    if tracker is None or not tracker.seen:
+        return False
+    record.cursor = tracker.value
+    return True
 
 
 def _fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:

@@ -10,6 +10,7 @@ import pytest
 
 from fetcher.errors import RecordsError
 from fetcher.records import MAX_DEPTH, Deduplicator, extract, to_table
+from fetcher.schema import Unifier, conform
 
 
 class TestExtract:
@@ -77,34 +78,48 @@ class TestToTable:
             pytest.param([None, None], "null", [None, None], id="null-only"),
             pytest.param([1, "x"], "string", ["1", "x"], id="int-and-string"),
             pytest.param([True, 1], "string", ["true", "1"], id="bool-and-int"),
+            pytest.param([True, 0, 0.5], "string", ["true", "0", "0.5"], id="bool-int-float"),
             pytest.param([2**63, 1], "string", [str(2**63), "1"], id="beyond-int64"),
             pytest.param([2**53 + 1, 0.5], "string", [str(2**53 + 1), "0.5"], id="int-too-wide-for-float"),
-            pytest.param([{"a": 1}, "x"], "string", ['{"a":1}', "x"], id="object-and-string"),
+            pytest.param([2**60, 1], "int64", [2**60, 1], id="wide-ints-alone"),
+            pytest.param([[1], "x"], "string", ["[1]", "x"], id="array-and-string"),
             pytest.param(["ü", "日本"], "string", ["ü", "日本"], id="unicode"),
         ],
     )
     def test_to_table_column_type_holds_every_value(
         self, values: list[object], kind: str, expected: list[object]
     ) -> None:
-        table = to_table([{"v": value} for value in values])
+        table = _as_run([{"v": value} for value in values])
 
         assert _types(table) == {"v": kind}
         assert table.column("v").to_pylist() == expected
 
-    def test_to_table_nan_and_infinity_kept_in_float_column(self) -> None:
-        column = to_table([{"v": math.nan}, {"v": math.inf}], exact=True).column("v").to_pylist()
+    def test_to_table_object_fields_and_other_values_go_to_their_own_columns(self) -> None:
+        table = _as_run([{"v": {"a": 1}}, {"v": "x"}, {"v": {}}, {"v": None}])
 
-        assert math.isnan(column[0]) and column[1] == math.inf
+        assert table.to_pylist() == [
+            {"v.a": 1, "v": None},
+            {"v.a": None, "v": "x"},
+            {"v.a": None, "v": "{}"},
+            {"v.a": None, "v": None},
+        ]
+
+    def test_to_table_nan_and_infinity_kept_in_float_column(self) -> None:
+        column = to_table([{"v": math.nan}, {"v": math.inf}, {"v": 1}], exact=True)
+        column = conform(column, pa.schema([("v", pa.float64())])).column("v").to_pylist()
+
+        assert math.isnan(column[0]) and column[1:] == [math.inf, 1.0]
 
     def test_to_table_exact_page_writes_nan_inside_lists(self) -> None:
         table = to_table([{"v": [math.nan, 10**30]}], exact=True)
 
         assert table.column("v").to_pylist() == ["[NaN,1000000000000000000000000000000]"]
 
-    def test_to_table_empty_object_everywhere_kept_as_text(self) -> None:
-        table = to_table([{"id": 1, "meta": {}}, {"id": 2, "meta": None}])
+    def test_to_table_empty_object_kept_as_text(self) -> None:
+        table = _as_run([{"id": 1, "meta": {}}, {"id": 2, "meta": None}, {"id": 3, "meta": {"a": 1}}])
 
-        assert table.column("meta").to_pylist() == ["{}", None]
+        assert table.column("meta").to_pylist() == ["{}", None, None]
+        assert table.column("meta.a").to_pylist() == [None, None, 1]
 
     def test_to_table_objects_below_max_depth_stay_json_text(self) -> None:
         deep: dict[str, object] = {"leaf": 1}
@@ -168,3 +183,11 @@ def _unwrap(document: dict[str, object], levels: int) -> object:
     for _ in range(levels):
         document = document["k"]  # type: ignore[assignment]
     return document
+
+
+def _as_run(records: list[dict[str, object]]) -> pa.Table:
+    """The records as a run writes them: one page, conformed to the run's schema."""
+    unifier = Unifier("api")
+    page = to_table(records)
+    unifier.observe(page)
+    return conform(page, unifier.schema)
