@@ -27,7 +27,8 @@ COPY requirements-test.txt /tmp/requirements-test.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: \
         -r /tmp/requirements.txt -r /tmp/requirements-test.txt
 WORKDIR /src
-COPY pyproject.toml crontab ./
+COPY pyproject.toml crontab compose.yaml compose.host.yaml ./
+COPY deploy deploy
 COPY demo demo
 COPY fetcher fetcher
 COPY tests tests
