@@ -158,9 +158,10 @@ def _write(path: Path, text: str) -> Path:
 def _compose() -> list[str]:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-    if plugin.returncode == 0:
-        return ["docker", "compose"]
+    if shutil.which("docker"):
+        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        if plugin.returncode == 0:
+            return ["docker", "compose"]
     if os.environ.get("FETCHER_REQUIRE_DOCKER") == "1":
         pytest.fail("FETCHER_REQUIRE_DOCKER=1 but neither docker-compose nor docker compose is installed")
     pytest.skip("neither docker-compose nor the docker compose plugin is installed")
