@@ -7,17 +7,15 @@ raises ConfigError naming the key, the value (redacted if secret) and what is al
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import tomllib
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fetcher import cron, redact
+from fetcher import cron, redact, tables
 from fetcher.auth import AUTH_KINDS, Auth
 from fetcher.errors import ConfigError
 from fetcher.pagination import PAGINATORS, NoPagination, Paginator
@@ -95,7 +93,7 @@ class Config:
             if source.name == name:
                 return (source,)
         names = ", ".join(source.name for source in self.sources)
-        raise ConfigError("--source", f"{_show(name)} is not a configured source; have: {names}")
+        raise ConfigError("--source", f"{tables.show(name)} is not a configured source; have: {names}")
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -156,7 +154,7 @@ def _from_environment(env: Mapping[str, str]) -> Config:
             source["params"] = dict(parse_qsl(env["FETCH_PARAMS"], strict_parsing=True))
         except ValueError:
             raise ConfigError(
-                "FETCH_PARAMS", f"{_show(env['FETCH_PARAMS'])} is not a query string like a=1&b=2"
+                "FETCH_PARAMS", f"{tables.show(env['FETCH_PARAMS'])} is not a query string like a=1&b=2"
             ) from None
     token, token_file = env.get("FETCH_BEARER_TOKEN"), env.get("FETCH_BEARER_TOKEN_FILE")
     if token is not None and token_file is not None:
@@ -176,44 +174,44 @@ def _from_environment(env: Mapping[str, str]) -> Config:
 
 
 def _config(document: Mapping[str, Any], origin: str, env: Mapping[str, str]) -> Config:
-    _reject_unknown(document, ("output_dir", "s3_endpoint_url", "sources"), "")
-    output_dir = _coerce(document.get("output_dir", DEFAULT_OUTPUT_DIR), str, "output_dir")
+    tables.reject_unknown(document, ("output_dir", "s3_endpoint_url", "sources"), "")
+    output_dir = tables.coerce(document.get("output_dir", DEFAULT_OUTPUT_DIR), str, "output_dir")
     if not output_dir:
         raise ConfigError("output_dir", "must not be empty")
     endpoint = None
     if output_dir.startswith("s3://"):
         _check_s3_uri(output_dir)
-        endpoint = _coerce(document.get("s3_endpoint_url", ""), str, "s3_endpoint_url") or (
+        endpoint = tables.coerce(document.get("s3_endpoint_url", ""), str, "s3_endpoint_url") or (
             env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
         )
         if endpoint:
             _check_url(endpoint, "s3_endpoint_url")
     elif "s3_endpoint_url" in document:
         raise ConfigError("s3_endpoint_url", "applies only when output_dir is s3://bucket/prefix")
-    tables = document.get("sources")
-    if not isinstance(tables, list) or not tables:
+    source_tables = document.get("sources")
+    if not isinstance(source_tables, list) or not source_tables:
         raise ConfigError("sources", "define at least one [[sources]] table")
-    sources = tuple(_source(table, f"sources[{index}]", env) for index, table in enumerate(tables))
+    sources = tuple(_source(table, f"sources[{index}]", env) for index, table in enumerate(source_tables))
     names = [source.name for source in sources]
     for name in names:
         if names.count(name) > 1:
-            raise ConfigError("sources", f"the name {_show(name)} is used twice; names are unique")
+            raise ConfigError("sources", f"the name {tables.show(name)} is used twice; names are unique")
     return Config(output_dir=output_dir, sources=sources, origin=origin, s3_endpoint_url=endpoint)
 
 
 def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
     if not isinstance(table, dict):
-        raise ConfigError(where, f"{_show(table)} is not a table")
+        raise ConfigError(where, f"{tables.show(table)} is not a table")
     nested = {key: table[key] for key in ("pagination", "auth", "incremental") if key in table}
     flat = {key: value for key, value in table.items() if key not in nested}
     if isinstance(flat.get("formats"), str):
         flat["formats"] = [flat["formats"]]
-    source = _build(Source, flat, where, skip=("pagination", "auth", "incremental"))
+    source = tables.build(Source, flat, where, skip=("pagination", "auth", "incremental"))
 
     if not NAME_PATTERN.fullmatch(source.name):
         raise ConfigError(
             f"{where}.name",
-            f"{_show(source.name)} is not allowed; use 1-64 of a-z, 0-9, _ and -, "
+            f"{tables.show(source.name)} is not allowed; use 1-64 of a-z, 0-9, _ and -, "
             "starting with a letter or digit",
         )
     _check_url(source.url, f"{where}.url")
@@ -224,13 +222,14 @@ def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
         _check_choice(fmt, FORMATS, f"{where}.formats")
     if not source.formats or len(set(source.formats)) != len(source.formats):
         raise ConfigError(
-            f"{where}.formats", f"{_show(list(source.formats))} must be a non-empty subset of {list(FORMATS)}"
+            f"{where}.formats",
+            f"{tables.show(list(source.formats))} must be a non-empty subset of {list(FORMATS)}",
         )
     try:
         cron.validate(source.schedule)
     except ValueError as exc:
         raise ConfigError(
-            f"{where}.schedule", f'{_show(source.schedule)} {exc}; e.g. "0 * * * *" for hourly'
+            f"{where}.schedule", f'{tables.show(source.schedule)} {exc}; e.g. "0 * * * *" for hourly'
         ) from None
     for key in ("timeout_s", "run_timeout_s", "max_response_mb"):
         _check_positive(getattr(source, key), f"{where}.{key}")
@@ -249,8 +248,8 @@ def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
 
 
 def _pagination(table: Any, where: str) -> Paginator:
-    kind, settings = _kind(table, where, PAGINATORS, default="none")
-    paginator = _build(kind, settings, where, label=f"type = {_show(table.get('type', 'none'))}")
+    kind, settings = tables.kind(table, where, PAGINATORS, default="none")
+    paginator = tables.build(kind, settings, where, label=f"type = {tables.show(table.get('type', 'none'))}")
     _check_positive(paginator.max_pages, f"{where}.max_pages")
     for key in ("size", "limit"):
         value = getattr(paginator, key, None)
@@ -270,8 +269,8 @@ def _auth(table: Any, where: str, env: Mapping[str, str]) -> Auth:
                 "name an environment variable or a file instead (token_env/token_file, "
                 "password_env/password_file)",
             )
-    kind, settings = _kind(table, where, AUTH_KINDS)
-    auth = _build(kind, settings, where, label=f"type = {_show(table['type'])}")
+    kind, settings = tables.kind(table, where, AUTH_KINDS)
+    auth = tables.build(kind, settings, where, label=f"type = {tables.show(table['type'])}")
     if getattr(auth, "header", None) and getattr(auth, "query", None):
         raise ConfigError(f"{where}.query", "set header or query, not both")
     env_key, file_key = auth.secret_keys
@@ -300,111 +299,16 @@ def _auth(table: Any, where: str, env: Mapping[str, str]) -> Auth:
 def _incremental(table: Any, where: str) -> Incremental:
     if isinstance(table, dict) and isinstance(table.get("primary_key"), str):
         table = {**table, "primary_key": [table["primary_key"]]}
-    incremental = _build(Incremental, table, where)
+    incremental = tables.build(Incremental, table, where)
     for key in ("cursor_field", "param"):
         if not getattr(incremental, key):
             raise ConfigError(f"{where}.{key}", "must not be empty")
     return incremental
 
 
-# ---- generic, type-driven building of the dataclasses above -------------------------------------
-
-
-def _build(cls: type, table: Any, where: str, *, skip: tuple[str, ...] = (), label: str = "") -> Any:
-    """Build dataclass `cls` from `table`, checking keys and types against its annotations."""
-    if not isinstance(table, dict):
-        raise ConfigError(where, f"{_show(table)} is not a table")
-    hints = get_type_hints(cls)
-    fields = {
-        item.name: item
-        for item in dataclasses.fields(cls)
-        if item.init and not item.metadata.get("resolved") and item.name not in skip
-    }
-    _reject_unknown(table, tuple(fields), where, label)
-    values: dict[str, Any] = {}
-    for name, item in fields.items():
-        key = f"{where}.{name}"
-        if name in table:
-            values[name] = _coerce(table[name], hints[name], key)
-        elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
-            raise ConfigError(key, f"is required{' for ' + label if label else ''}")
-    return cls(**values)
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    origin, args = get_origin(hint), get_args(hint)
-    if origin in (Union, types.UnionType):
-        for option in (arg for arg in args if arg is not type(None)):
-            try:
-                return _coerce(value, option, key)
-            except ConfigError:
-                continue
-        raise ConfigError(key, f"{_show(value)} is not {_describe(hint)}")
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, key)
-    if hint is Any:
-        return value
-    if origin is tuple:
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return tuple(value)
-    elif origin in (Mapping, dict):
-        if isinstance(value, dict):
-            if args[1] is str:
-                return {name: _scalar_text(item, f"{key}.{name}") for name, item in value.items()}
-            return value
-    elif hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif isinstance(value, hint):
-        return value
-    raise ConfigError(key, f"{_show(value)} is not {_describe(hint)}")
-
-
-def _describe(hint: Any) -> str:
-    origin, args = get_origin(hint), get_args(hint)
-    if origin in (Union, types.UnionType):
-        return " or ".join(_describe(arg) for arg in args if arg is not type(None))
-    if origin is tuple:
-        return "a list of strings"
-    if origin in (Mapping, dict) or dataclasses.is_dataclass(hint):
-        return "a table"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(hint, str(hint))
-
-
-def _scalar_text(value: Any, key: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise ConfigError(key, f"{_show(value)} is not a string, number or boolean")
-
-
-def _kind(table: Any, where: str, kinds: Mapping[str, type], default: str | None = None) -> Any:
-    if not isinstance(table, dict):
-        raise ConfigError(where, f"{_show(table)} is not a table")
-    kind = table.get("type", default)
-    if kind is None:
-        raise ConfigError(f"{where}.type", f"is required; one of: {', '.join(kinds)}")
-    if kind not in kinds:
-        raise ConfigError(f"{where}.type", f"{_show(kind)} is not one of: {', '.join(kinds)}")
-    return kinds[kind], {key: value for key, value in table.items() if key != "type"}
-
-
-def _reject_unknown(table: Mapping[str, Any], allowed: tuple[str, ...], where: str, label: str = "") -> None:
-    for key in table:
-        if key not in allowed:
-            context = f" with {label}" if label else ""
-            name = f"{where}.{key}" if where else key
-            extra = ["type"] if label else []
-            raise ConfigError(name, f"unknown key{context}; allowed: {', '.join(extra + list(allowed))}")
-
-
 def _check_choice(value: str, allowed: tuple[str, ...], key: str) -> None:
     if value not in allowed:
-        raise ConfigError(key, f"{_show(value)} is not one of: {', '.join(allowed)}")
+        raise ConfigError(key, f"{tables.show(value)} is not one of: {', '.join(allowed)}")
 
 
 def _check_positive(value: float, key: str) -> None:
@@ -415,7 +319,7 @@ def _check_positive(value: float, key: str) -> None:
 def _check_url(url: str, key: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(key, f"{_show(redact.redact(url))} is not an http:// or https:// URL")
+        raise ConfigError(key, f"{tables.show(redact.redact(url))} is not an http:// or https:// URL")
     if parts.password is not None:
         raise ConfigError(key, "credentials in the URL are not allowed (value redacted); use [sources.auth]")
 
@@ -423,9 +327,4 @@ def _check_url(url: str, key: str) -> None:
 def _check_s3_uri(uri: str) -> None:
     parts = urlsplit(uri)
     if not parts.netloc or parts.query or parts.fragment or ".." in parts.path.split("/"):
-        raise ConfigError("output_dir", f"{_show(uri)} is not s3://bucket or s3://bucket/prefix")
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+        raise ConfigError("output_dir", f"{tables.show(uri)} is not s3://bucket or s3://bucket/prefix")
