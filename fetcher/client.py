@@ -73,6 +73,12 @@ class Client:
         self.deadline = deadline
         self.attempts = 0
         self.retries = 0
+        self._retrying = policy(  # one policy per run; each request starts its attempts afresh
+            source.retry.max_attempts,
+            source.retry.max_wait_s,
+            deadline,
+            describe=lambda: f"source={source.name} ",
+        )
         self._session = _Session()
         self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
         self._session.headers.update(source.headers)
@@ -98,12 +104,7 @@ class Client:
 
     def get(self, request: PageRequest) -> Response:
         """Send `request` under the retry policy and return the response with its whole body."""
-        retrying = policy(
-            self.source.retry.max_attempts,
-            self.source.retry.max_wait_s,
-            self.deadline,
-            describe=lambda: f"source={self.source.name} ",
-        )
+        retrying = self._retrying
         try:
             for attempt in retrying:
                 with attempt:
