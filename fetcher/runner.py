@@ -44,6 +44,7 @@ def run(config: Config, source: Source) -> runs.RunRecord:
         logger.info(
             "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
         )
+        advance = False
         try:
             advance = _fetch_and_write(storage, source, record)
         except FetcherError as exc:
