@@ -27,7 +27,9 @@ from pyarrow import fs
 from fetcher.errors import OutputError
 from fetcher.storage import Staged
 
-_READ_ATTEMPTS = 3  # a read racing an overwrite can see a torn object; it parses on a retry
+# pyarrow reads an object with a HEAD, then a ranged GET: racing an overwrite (of the state, say),
+# it can see a mix of both versions, which does not parse. The next read sees one version.
+_READ_ATTEMPTS = 3
 
 
 class S3Storage:
@@ -41,9 +43,6 @@ class S3Storage:
         if endpoint_url:
             endpoint = urlsplit(endpoint_url)
             options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme)
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if region:
-            options["region"] = region
         self.fs = fs.S3FileSystem(**options)
         self._scratch: list[str] = []
 
@@ -56,27 +55,48 @@ class S3Storage:
         name = os.path.basename(self._key(relpath))
         return Staged(os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp"), relpath)
 
-    def publish(self, staged: Staged) -> None:
-        """Upload to a staging key, check it, copy it to the final key, then drop the staging key."""
-        source = staged.relpath.split("/", 1)[0]
-        staging = self._key(f"{source}/_staging/{uuid.uuid4().hex}.partial")
+    def publish(self, *staged: Staged) -> None:
+        """Publish staged files together: all of them, or none.
+
+        Every file is uploaded to a staging key and checked before the first is copied to its
+        final key; if a copy then fails, the objects already copied are deleted again.
+        """
+        staging = {
+            item: self._key(f"{item.relpath.split('/', 1)[0]}/_staging/{uuid.uuid4().hex}.partial")
+            for item in staged
+        }
+        published: list[str] = []
+        try:
+            for item, key in staging.items():
+                self._upload(item, key)
+            for item, key in staging.items():
+                final = self._key(item.relpath)
+                try:
+                    self.fs.copy_file(key, final)
+                except OSError as exc:
+                    raise OutputError(f"cannot write s3://{final}: {exc}") from None
+                published.append(final)
+        except BaseException:
+            for final in published:
+                self._delete(final)
+            raise
+        finally:
+            for key in staging.values():
+                self._delete(key)
+        for item in staged:
+            self.discard(item)
+
+    def _upload(self, staged: Staged, key: str) -> None:
         final = self._key(staged.relpath)
         try:
             fs.copy_files(
-                staged.temp_path,
-                staging,
-                source_filesystem=fs.LocalFileSystem(),
-                destination_filesystem=self.fs,
+                staged.temp_path, key, source_filesystem=fs.LocalFileSystem(), destination_filesystem=self.fs
             )
-            uploaded = self.fs.get_file_info(staging).size
-            if uploaded != os.path.getsize(staged.temp_path):
-                raise OutputError(f"upload of s3://{final} is incomplete ({uploaded} bytes)")
-            self.fs.copy_file(staging, final)
+            uploaded = self.fs.get_file_info(key).size
         except OSError as exc:
             raise OutputError(f"cannot write s3://{final}: {exc}") from None
-        finally:
-            self._delete(staging)
-        self.discard(staged)
+        if uploaded != os.path.getsize(staged.temp_path):
+            raise OutputError(f"upload of s3://{final} is incomplete ({uploaded} bytes)")
 
     def discard(self, staged: Staged) -> None:
         """Remove the local staged file; never fails."""

@@ -41,7 +41,7 @@ class Storage(Protocol):
     """Where a run's files go, addressed by `/`-separated paths relative to `output_dir`."""
 
     def stage(self, relpath: str) -> Staged: ...
-    def publish(self, staged: Staged) -> None: ...
+    def publish(self, *staged: Staged) -> None: ...
     def discard(self, staged: Staged) -> None: ...
     def write_json(self, relpath: str, document: Any) -> None: ...
     def read_json(self, relpath: str) -> Any | None: ...
@@ -77,14 +77,30 @@ class LocalStorage:
             os.makedirs(directory, exist_ok=True)
         return Staged(os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp"), relpath)
 
-    def publish(self, staged: Staged) -> None:
-        """fsync the staged file, rename it over its final name, and fsync the directory."""
-        final = self.path(staged.relpath)
-        with output_errors(final):
-            with open(staged.temp_path, "rb+") as file:
+    def publish(self, *staged: Staged) -> None:
+        """Publish staged files together: all of them, or none.
+
+        Every file is fsynced before the first is renamed over its final name; if a rename then
+        fails, the files already renamed are removed again. The directories are fsynced last.
+        """
+        finals = [self.path(item.relpath) for item in staged]
+        for item in staged:
+            with output_errors(item.temp_path), open(item.temp_path, "rb+") as file:
                 os.fsync(file.fileno())
-            os.replace(staged.temp_path, final)
-            _fsync_directory(os.path.dirname(final))
+        published: list[str] = []
+        try:
+            for item, final in zip(staged, finals, strict=True):
+                with output_errors(final):
+                    os.replace(item.temp_path, final)
+                published.append(final)
+            for directory in dict.fromkeys(os.path.dirname(final) for final in finals):
+                with output_errors(directory):
+                    _fsync_directory(directory)
+        except BaseException:
+            for final in published:
+                with suppress(OSError):
+                    os.unlink(final)
+            raise
 
     def discard(self, staged: Staged) -> None:
         """Remove a staged file that will not be published; never fails."""

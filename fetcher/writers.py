@@ -61,6 +61,8 @@ class _Sink(Protocol):
 
     def close(self) -> None: ...
 
+    def abort(self) -> None: ...
+
 
 class _ParquetSink:
     """Buffers pages into row groups of ROW_GROUP_ROWS, so readers get few, large row groups."""
@@ -80,6 +82,11 @@ class _ParquetSink:
         self._flush()
         self._writer.close()
 
+    def abort(self) -> None:
+        """Close without encoding what is pending: the file is being thrown away."""
+        self._pending, self._pending_rows = [], 0
+        self._writer.close()
+
     def _flush(self) -> None:
         if self._pending:
             self._writer.write_table(pa.concat_tables(self._pending), row_group_size=None)
@@ -94,6 +101,9 @@ class _CsvSink:
         self._writer.write_table(table)
 
     def close(self) -> None:
+        self._writer.close()
+
+    def abort(self) -> None:
         self._writer.close()
 
 
@@ -132,7 +142,7 @@ class FileSet:
         self.rows += table.num_rows
 
     def publish(self) -> list[WrittenFile]:
-        """Finish every file, then publish them all; on any failure, publish none."""
+        """Finish every file, then publish them all together; on any failure, publish none."""
         try:
             with output_errors(self._where):
                 for sink in self._sinks.values():
@@ -149,8 +159,7 @@ class FileSet:
                 )
                 for fmt, staged in self._staged.items()
             ]
-            for staged in self._staged.values():
-                self._storage.publish(staged)
+            self._storage.publish(*self._staged.values())
         except BaseException:
             self.discard()
             raise
@@ -160,7 +169,7 @@ class FileSet:
         """Close and remove every staged file; never fails."""
         for sink in self._sinks.values():
             with contextlib.suppress(Exception):  # the file is being thrown away
-                sink.close()
+                sink.abort()
         for file in self._files.values():
             if not file.closed:
                 with contextlib.suppress(OSError):  # its last buffer may not fit on a full disk
@@ -174,7 +183,7 @@ def write_files(
     pages: Iterable[pa.Table],
     schema: pa.Schema,
     targets: Mapping[str, str],
-    observe: Callable[[pa.Table], None] = lambda table: None,
+    observe: Callable[[pa.Table], None] | None = None,
 ) -> list[WrittenFile]:
     """Write `pages`, conformed to `schema`, to each `format -> relpath` in `targets`, and publish.
 
@@ -184,7 +193,8 @@ def write_files(
     try:
         for page in pages:
             table = conform(page, schema)
-            observe(table)
+            if observe is not None:
+                observe(table)
             files.write(table)
     except BaseException:
         files.discard()
@@ -204,7 +214,7 @@ class Streamer:
         self,
         storage: Storage,
         targets: Mapping[str, str],
-        observe: Callable[[pa.Table], None] = lambda table: None,
+        observe: Callable[[pa.Table], None] | None = None,
     ) -> None:
         self._storage = storage
         self._targets = targets
@@ -228,6 +238,11 @@ class Streamer:
     def active(self) -> bool:
         return self._files is not None and not self.abandoned
 
+    @property
+    def schema(self) -> pa.Schema | None:
+        """The streamed files' schema (the run's, as it stood at the first page), if streaming."""
+        return self._files.schema if self._files is not None else None
+
     def offer(self, table: pa.Table, schema: pa.Schema) -> None:
         """Stream `table` if `schema` (the run's so far) is the one streaming started with."""
         self._raise_thread_error()
@@ -244,7 +259,8 @@ class Streamer:
             self.abandoned = True
             return
         conformed = conform(table, self._files.schema)
-        self._observe(conformed)
+        if self._observe is not None:
+            self._observe(conformed)
         self._queue.put(conformed)
 
     def publish(self) -> list[WrittenFile]:

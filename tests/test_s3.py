@@ -240,3 +240,46 @@ def test_cli_run_into_s3_with_standard_aws_variables(
         path.split("/")[-1].split("_")[0] for path in _objects(s3, f"{name}/env") if path.endswith("quet")
     ] == ["api"]
     assert os.listdir(tmp_path) == ["fetcher-locks"]  # the scratch directory was removed
+
+
+def test_publish_second_copy_failing_removes_the_first(
+    bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3, name = bucket
+    storage = S3Storage(f"s3://{name}/raw", moto_endpoint)
+    staged = [storage.stage(f"api/date=2026-11-21/api_1.{suffix}") for suffix in ("parquet", "csv")]
+    for item in staged:
+        Path(item.temp_path).write_bytes(b"complete")
+
+    class SecondCopyFails:
+        """The real filesystem, but the second server-side copy fails."""
+
+        def __init__(self, real: fs.S3FileSystem) -> None:
+            self.real, self.copies = real, 0
+
+        def copy_file(self, source: str, destination: str) -> None:
+            self.copies += 1
+            if self.copies == 2:
+                raise OSError("connection reset by peer")
+            self.real.copy_file(source, destination)
+
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(self.real, attribute)
+
+    wrapper = SecondCopyFails(storage.fs)
+    storage.fs = wrapper  # type: ignore[assignment]
+    upload = fs.copy_files  # pyarrow's uploads need the real filesystem, not the wrapper
+    monkeypatch.setattr(
+        "fetcher.s3.fs.copy_files",
+        lambda source, destination, **options: upload(
+            source,
+            destination,
+            source_filesystem=options["source_filesystem"],
+            destination_filesystem=wrapper.real,
+        ),
+    )
+
+    with pytest.raises(OutputError, match=r"api_1\.csv: connection reset"):
+        storage.publish(*staged)
+
+    assert _objects(s3, f"{name}/raw") == []

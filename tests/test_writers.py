@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -153,9 +154,10 @@ def test_write_files_are_complete_on_disk_when_published(
     sizes: dict[str, int] = {}
     publish = storage.publish
 
-    def publish_and_measure(staged: Staged) -> None:
-        sizes[staged.relpath] = Path(staged.temp_path).stat().st_size  # what an fsync or upload sees
-        publish(staged)
+    def publish_and_measure(*staged: Staged) -> None:
+        for item in staged:
+            sizes[item.relpath] = Path(item.temp_path).stat().st_size  # what an fsync or upload sees
+        publish(*staged)
 
     monkeypatch.setattr(storage, "publish", publish_and_measure)
 
@@ -163,3 +165,24 @@ def test_write_files_are_complete_on_disk_when_published(
 
     assert sizes == {item.path: item.bytes for item in written}
     assert all(size > 0 for size in sizes.values())
+
+
+def test_write_files_second_publish_failing_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renames: list[str] = []
+    replace = os.replace
+
+    def fail_second(source: str, destination: str) -> None:
+        renames.append(destination)
+        if len(renames) == 2:
+            raise OSError(5, "Input/output error")
+        replace(source, destination)
+
+    monkeypatch.setattr("fetcher.storage.os.replace", fail_second)
+
+    with pytest.raises(OutputError, match="Input/output error"):
+        write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
+
+    assert len(renames) == 2
+    assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []

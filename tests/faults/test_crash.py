@@ -91,11 +91,14 @@ def test_crash_before_state_rerun_repeats_records_never_skips(
 
 
 def test_crash_between_publishes_published_file_complete(harness: Workspace, server: FaultServer) -> None:
-    """A crash just after the first data file is renamed into place: that file is already complete."""
+    """A power cut between the renames of a run's files: the one already renamed is complete.
+
+    (An error there removes it again: all of a run's files or none. A SIGKILL leaves no time.)
+    """
     server.route("/items", _since([{"seq": n, "name": f"n{n}"} for n in range(1, 101)]))
     config = harness.config(server.url("/items"))
 
-    crashed = _crash_run(harness, config, "--crash", "fetcher.storage:LocalStorage.publish@2")
+    crashed = _crash_run(harness, config, "--crash", "fetcher.storage:os.replace@2")
 
     assert crashed.returncode == -9, crashed.stderr
     (published,) = disk.data_files(harness.out)
