@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
 LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class Terminated(BaseException):
@@ -33,10 +34,21 @@ class Terminated(BaseException):
     """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, cap_log: bool = False) -> int:
+    """Run a command. `cap_log` (the cron job's entry) first empties a log file over its cap."""
     args = _parser().parse_args(argv)
-    truncated = logs.cap_file(sys.stderr, int(os.environ.get("FETCHER_LOG_MAX_BYTES", LOG_MAX_BYTES)))
-    logs.configure(args.log_level or os.environ.get("FETCHER_LOG_LEVEL", "INFO"))
+    level = (args.log_level or os.environ.get("FETCHER_LOG_LEVEL", "INFO")).upper()
+    max_bytes = os.environ.get("FETCHER_LOG_MAX_BYTES", str(LOG_MAX_BYTES))
+    if level not in LOG_LEVELS or not max_bytes.isdigit():
+        logs.configure("INFO")
+        key, value = (
+            ("FETCHER_LOG_LEVEL", level) if level not in LOG_LEVELS else ("FETCHER_LOG_MAX_BYTES", max_bytes)
+        )
+        allowed = ", ".join(LOG_LEVELS) if key == "FETCHER_LOG_LEVEL" else "a number of bytes"
+        logger.error("event=config_error error=%s", logs.quote(f"{key}: {value!r} is not {allowed}"))
+        return EXIT_CONFIG
+    truncated = logs.cap_file(sys.stderr, int(max_bytes)) if cap_log else None
+    logs.configure(level)
     if truncated:
         logger.info("event=log_truncated previous_bytes=%d", truncated)
     signal.signal(signal.SIGTERM, _terminate)
@@ -72,9 +84,12 @@ def _run(args: argparse.Namespace) -> int:
         except Locked as exc:
             logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
             codes.append(EXIT_LOCKED)
+        except FetcherError as exc:  # before the run could start (its lock, its storage): the others go on
+            logger.error("event=error source=%s error=%s", source.name, logs.quote(str(exc)))
+            codes.append(exc.exit_code)
         else:
             codes.append(EXIT_OK if record.status == runs.SUCCEEDED else EXIT_FAILED)
-    for code in (EXIT_FAILED, EXIT_LOCKED):
+    for code in (EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED):
         if code in codes:
             return code
     return EXIT_OK
@@ -101,7 +116,7 @@ def _validate(args: argparse.Namespace) -> int:
     failed = False
     for source in settings.sources:
         try:
-            columns, count = runner.probe(source)
+            columns, count = runner.probe(settings, source)
         except FetcherError as exc:
             print(f"probe {source.name}: failed: {exc}")
             failed = True
@@ -172,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--log-level",
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        choices=LOG_LEVELS,
         default=argparse.SUPPRESS,
         help="log level (default: $FETCHER_LOG_LEVEL, else INFO)",
     )

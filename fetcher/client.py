@@ -77,7 +77,7 @@ class Client:
             source.retry.max_attempts,
             source.retry.max_wait_s,
             deadline,
-            describe=lambda: f"source={source.name} ",
+            describe=f"source={source.name} ",
         )
         self._session = _Session()
         self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
@@ -89,7 +89,6 @@ class Client:
         self._session.verify = settings["verify"]
         self._session.trust_env = False
         if source.auth is not None:
-            self._session.auth = source.auth
             self._session.secret_headers = tuple(
                 name for name in source.auth.header_names if name != "Authorization"
             )
@@ -114,7 +113,8 @@ class Client:
                     return self._send(request)
         except RetryableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            if self.deadline.expired():
+            if self.deadline.expired() or attempts < self.source.retry.max_attempts:
+                # The policy stops early only when the next wait would pass the run's deadline.
                 raise DeadlineExceeded(
                     f"run_timeout_s={self.source.run_timeout_s:g} reached; last error: {exc}"
                 ) from exc
@@ -139,10 +139,13 @@ class Client:
     def _exchange(self, request: PageRequest, exchange: Deadline) -> Response:
         timeout = max(exchange.remaining(), 0.001)
         shown = redact(request.url)
+        # Credentials go to the source's own origin only, never to a next page on another host.
+        same_origin = not self._session.should_strip_auth(self.source.url, request.full_url)
         try:
             response = self._session.request(
                 self.source.method,
                 request.url,
+                auth=self.source.auth if same_origin else None,
                 params=dict(request.params),
                 json=self.source.body if self.source.method == "POST" else None,
                 timeout=(timeout, timeout),

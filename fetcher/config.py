@@ -1,7 +1,8 @@
 """Configuration: a TOML file, or FETCH_* variables, parsed once into frozen, validated values.
 
-Every later module receives these typed values, never raw tables or `os.environ`. A bad value
-raises ConfigError naming the key, the value (redacted if secret) and what is allowed.
+Every later module receives these typed values, never raw tables or FETCH_* variables (the
+libraries read their own: TZ for the zone, the AWS chain for S3 credentials and region). A bad
+value raises ConfigError naming the key, the value (redacted if secret) and what is allowed.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def _from_environment(env: Mapping[str, str]) -> Config:
         variable = _ENV_KEYS.get(exc.key)
         if variable is None:
             raise
-        raise ConfigError(variable, str(exc).split(": ", 1)[1]) from None
+        raise ConfigError(variable, exc.problem) from None
 
 
 def _config(document: Mapping[str, Any], origin: str, env: Mapping[str, str]) -> Config:

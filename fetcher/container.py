@@ -34,9 +34,12 @@ _PRIVATE_VARIABLES = frozenset({"HOME", "OLDPWD", "PWD", "SHLVL", "_"})
 
 @dataclass(frozen=True)
 class JobUser:
+    """Who the job runs as. `hand_over` says the output directory must be given to it first."""
+
     uid: int
     gid: int
     reason: str
+    hand_over: bool = False
 
 
 def on_start(config: Config | None, environ: Mapping[str, str]) -> str:
@@ -48,17 +51,19 @@ def job_user(output_dir: str, environ: Mapping[str, str]) -> JobUser:
     """Who the job runs as: PUID/PGID if set, else the owner of `output_dir`; never root.
 
     When `output_dir` belongs to root and PUID is not set, the job runs as the image's own user
-    (10001), and `prepare` hands it the directory (or says, in one line, that it cannot).
+    (10001), and `prepare` hands it the directory (or says, in one line, that it cannot). A
+    directory whose group only is root gives its owner's uid as the gid too.
     """
     info = os.stat(output_dir)
-    uid = _id(environ, "PUID", info.st_uid)
-    gid = _id(environ, "PGID", info.st_gid if "PUID" not in environ else uid)
-    if uid == 0 or gid == 0:
-        if "PUID" in environ or "PGID" in environ:
+    if "PUID" in environ or "PGID" in environ:
+        uid = _id(environ, "PUID", info.st_uid)
+        gid = _id(environ, "PGID", uid if "PUID" in environ else info.st_gid)
+        if uid == 0 or gid == 0:
             raise ConfigError("PUID", "the job never runs as root: set PUID and PGID to a non-zero id")
-        return JobUser(FALLBACK_ID, FALLBACK_ID, f"{output_dir} belongs to root")
-    source = "PUID/PGID" if "PUID" in environ or "PGID" in environ else f"owner of {output_dir}"
-    return JobUser(uid, gid, source)
+        return JobUser(uid, gid, "PUID/PGID")
+    if info.st_uid == 0:
+        return JobUser(FALLBACK_ID, FALLBACK_ID, f"{output_dir} belongs to root", hand_over=True)
+    return JobUser(info.st_uid, info.st_gid or info.st_uid, f"owner of {output_dir}")
 
 
 def check_environment(environ: Mapping[str, str]) -> None:
@@ -110,8 +115,10 @@ def prepare(
     and the error logged in one line.
     """
     check_environment(environ)
+    if config is not None and not config.output_dir.startswith("s3://") and os.path.isdir(config.output_dir):
+        output_dir = config.output_dir  # the job writes there: its owner is the job's user
     user = job_user(output_dir, environ)
-    if user.reason.endswith("belongs to root"):
+    if user.hand_over:
         _hand_over(output_dir, user)
     os.makedirs(state_dir, mode=0o755, exist_ok=True)
     _write(f"{state_dir}/runas", f"{user.uid}:{user.gid}\n".encode(), 0o644)

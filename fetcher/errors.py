@@ -22,6 +22,7 @@ class ConfigError(FetcherError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}" if key else problem)
         self.key = key
+        self.problem = problem
 
 
 class FetchError(FetcherError):

@@ -13,4 +13,4 @@ if __package__ in (None, ""):
 from fetcher.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["run", *sys.argv[1:]]))
+    sys.exit(main(["run", *sys.argv[1:]], cap_log=True))

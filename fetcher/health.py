@@ -86,7 +86,8 @@ def _problem(storage: Storage, source: Source, now: datetime, started_at: dateti
         return f"last run {latest['run_id']} failed: {error}"
     age = now - _finished(latest)
     if age > allowed:
-        return f"last success {_ago(age)} ago, older than {_ago(allowed)} (2x its interval)"
+        limit = f"{_ago(allowed)} ({STALE_AFTER_INTERVALS}x its interval)"
+        return f"last success {_ago(age)} ago, older than {limit}"
     return None
 
 

@@ -91,33 +91,39 @@ def to_table(records: Sequence[dict[str, Any]], *, exact: bool = False) -> pa.Ta
 
 
 class Deduplicator:
-    """Drops records whose primary key was already seen in this run; the first one wins."""
+    """Drops records whose primary key was already seen in this run; the first one wins.
+
+    Keys are the records' own JSON values at the `primary_key` paths, compared before anything is
+    flattened, so a dropped record never shapes the run's columns. Records without a key are kept.
+    """
 
     def __init__(self, primary_key: Sequence[str]) -> None:
         self.primary_key = tuple(primary_key)
         self.dropped = 0
-        self._seen: set[Any] = set()
+        self._seen: set[tuple[Any, ...]] = set()
 
-    def __call__(self, table: pa.Table) -> pa.Table:
+    def __call__(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not self.primary_key:
-            return table
-        missing = [name for name in self.primary_key if name not in table.column_names]
-        if missing and len(missing) == len(self.primary_key):
-            return table
-        columns = [
-            table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
-            for name in self.primary_key
-        ]
-        keys = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
-        keep = []
-        for key in keys:
-            fresh = key is None or key not in self._seen
-            if fresh and key is not None:
+            return rows
+        kept = []
+        for row in rows:
+            key = tuple(_key_part(dotted.get(row, path)) for path in self.primary_key)
+            if any(part is not None for part in key):
+                if key in self._seen:
+                    self.dropped += 1
+                    continue
                 self._seen.add(key)
-            keep.append(fresh)
-        kept = table.filter(pa.array(keep, pa.bool_()))
-        self.dropped += table.num_rows - kept.num_rows
+            kept.append(row)
         return kept
+
+
+def _key_part(value: Any) -> Any:
+    """A hashable stand-in for a key's value: 1 and 1.0 match, `true` and 1 do not."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return _exact_dumps(value)
 
 
 def _flatten(

@@ -63,10 +63,13 @@ def policy(
     max_wait_s: float,
     deadline: Deadline,
     *,
-    describe: Callable[[], str] = lambda: "",
+    describe: str = "",
     sleep: Callable[[float], None] | None = None,
 ) -> tenacity.Retrying:
-    """The policy for one request. `describe` names the source for the retry log line."""
+    """The policy for a run's requests (each request starts its attempts afresh).
+
+    `describe` (`source=NAME `) opens the retry log line.
+    """
 
     def past_deadline(retry_state: tenacity.RetryCallState) -> bool:
         return (retry_state.upcoming_sleep or 0.0) >= deadline.remaining()
@@ -75,7 +78,7 @@ def policy(
         error = retry_state.outcome.exception() if retry_state.outcome else None
         logger.warning(
             "event=retry %sstatus=%s attempt=%d/%d wait_s=%.2f error=%s",
-            describe(),
+            describe,
             getattr(error, "status", None) or "-",
             retry_state.attempt_number,
             max_attempts,

@@ -6,7 +6,6 @@ crash at any point leaves complete files or none, and state never runs ahead of 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -51,13 +50,15 @@ def run(config: Config, source: Source) -> runs.RunRecord:
             record.finish(exc)
         except BaseException as exc:
             record.finish(exc)
-            _save_and_log(storage, record)
+            _save(storage, record)
+            _log_summary(record)
             raise
         else:
             record.finish()
-        _save_and_log(storage, record)
+        _save(storage, record)
         if record.status == runs.SUCCEEDED and advance:
             _advance_state(storage, source, record)
+        _log_summary(record)
     return record
 
 
@@ -68,7 +69,7 @@ def _advance_state(storage: Storage, source: Source, record: runs.RunRecord) -> 
         state.save_cursor(storage, source.name, source.incremental, record.cursor, record.run_id)
     except FetcherError as exc:
         record.finish(FetcherError(f"the files were published, but the state was not saved: {exc}"))
-        _save_and_log(storage, record)
+        _save(storage, record)
 
 
 def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -> bool:
@@ -80,7 +81,7 @@ def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -
     if incremental is not None:
         cursor = state.load_cursor(storage, source.name, incremental)
         if cursor is not None:
-            params[incremental.param] = cursor if isinstance(cursor, str) else json.dumps(cursor)
+            params[incremental.param] = state.as_param(cursor)
         tracker = state.CursorTracker(incremental.cursor_field, cursor)
     dedupe = records.Deduplicator(incremental.primary_key if incremental else ())
     unifier = schema.Unifier(source.name)
@@ -88,7 +89,7 @@ def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -
     date = record.started_at.strftime("%Y-%m-%d")
     targets = {fmt: f"{source.name}/date={date}/{source.name}_{stamp}.{fmt}" for fmt in source.formats}
 
-    observe = tracker or _ignore
+    observe = tracker
     with (
         Client(source, deadline) as client,
         Spool(storage.scratch_dir(source.name), f"{source.name}_{stamp}") as spool,
@@ -97,19 +98,20 @@ def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -
         pages = pagination.walk(source.pagination, PageRequest(source.url, params), _fetcher(client, source))
         try:
             for page in pages:
-                table = dedupe(records.to_table(page.records, exact=page.exact))
+                table = records.to_table(dedupe(page.records), exact=page.exact)
                 unifier.observe(table)
                 spool.append(table)
                 streamer.offer(table, unifier.schema)
                 record.pages += 1
                 record.records = spool.rows
-                logger.debug(
-                    "event=page source=%s page=%d records=%d url=%s",
-                    source.name,
-                    record.pages,
-                    page.record_count,
-                    quote(redact(page.url)),
-                )
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        "event=page source=%s page=%d records=%d url=%s",
+                        source.name,
+                        record.pages,
+                        page.record_count,
+                        quote(redact(page.url)),
+                    )
                 if deadline.expired():
                     raise DeadlineExceeded(
                         f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
@@ -131,7 +133,7 @@ def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -
             raise RecordsError(
                 f"cursor_field {tracker.field!r} is in no record; columns are: {', '.join(run_schema.names)}"
             )
-        if streamer.active:
+        if streamer.active and streamer.schema == run_schema:
             record.files = streamer.publish()
         else:
             # The schema widened after streaming began: write again, from the spool, at the end.
@@ -161,20 +163,32 @@ def _fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
     return fetch
 
 
-def probe(source: Source) -> tuple[dict[str, str], int]:
-    """Fetch the first page of `source` and return its columns and types, writing nothing."""
-    request = source.pagination.first(PageRequest(source.url, dict(source.params)))
+def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
+    """Fetch the first page of `source` as a run would, and return the columns and types a run
+    would write for it, and its number of records. Writes nothing."""
+    params = dict(source.params)
+    if source.incremental is not None:
+        with closing(open_storage(config)) as storage:
+            cursor = state.load_cursor(storage, source.name, source.incremental)
+        if cursor is not None:
+            params[source.incremental.param] = state.as_param(cursor)
+    request = source.pagination.first(PageRequest(source.url, params))
     with Client(source, Deadline.after(source.run_timeout_s)) as client:
         page = _fetcher(client, source)(request)
-    table = records.to_table(page.records, exact=page.exact)
-    return {item.name: str(item.type) for item in table.schema}, page.record_count
+    unifier = schema.Unifier(source.name)
+    unifier.observe(records.to_table(page.records, exact=page.exact))
+    return {item.name: str(item.type) for item in unifier.schema}, page.record_count
 
 
-def _save_and_log(storage: Storage, record: runs.RunRecord) -> None:
+def _save(storage: Storage, record: runs.RunRecord) -> None:
     try:
         runs.save(storage, record)
     except FetcherError as exc:
         logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
+
+
+def _log_summary(record: runs.RunRecord) -> None:
+    """The one line a run ends with."""
     error = record.error["message"] if record.error else None
     logger.log(
         logging.INFO if error is None else logging.ERROR,
@@ -207,7 +221,3 @@ def _unique_start(storage: Storage, source: str) -> datetime:
         if not runs.exists(storage, source, started) and not any(stamp in name for name in published):
             return started
         time.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)
-
-
-def _ignore(table: object) -> None:
-    pass

@@ -88,7 +88,7 @@ class Unifier:
                         quote(field.name),
                         final_type(after),
                     )
-            elif final_type(after) != final_type(before) and final_type(before) != pa.null():
+            elif final_type(after) != final_type(before):
                 logger.info(
                     "event=schema_drift source=%s page=%d column=%s change=widened from=%s to=%s",
                     self.source,

@@ -6,6 +6,7 @@ next run but never skip any: delivery is at least once.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,11 @@ def load_cursor(storage: Storage, source: str, incremental: Incremental) -> Any:
         )
         return incremental.initial
     return document.get("cursor")
+
+
+def as_param(cursor: Any) -> str:
+    """The cursor as a query parameter: strings as they are, numbers as JSON writes them."""
+    return cursor if isinstance(cursor, str) else json.dumps(cursor)
 
 
 def save_cursor(storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str) -> None:
@@ -71,5 +77,16 @@ class CursorTracker:
         if largest is None:
             return
         self.seen = True
-        if self.value is None or type(self.value) is not type(largest) or largest > self.value:
+        if self.value is None or _later(largest, self.value):
             self.value = largest
+
+
+def _later(new: Any, old: Any) -> bool:
+    """Numbers compare as numbers, strings as text; a cursor that changed type takes the new one."""
+    if (_is_number(new) and _is_number(old)) or type(new) is type(old):
+        return bool(new > old)
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

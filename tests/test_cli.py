@@ -136,13 +136,24 @@ def test_main_status_prints_table(
     assert one.split()[:2] == ["one", "never"]
 
 
-def test_help_lists_commands_and_exit_codes() -> None:
+def test_help_lists_commands_and_exit_codes_without_heavy_imports() -> None:
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['fetcher', '--help']\n"
+        "try:\n    runpy.run_module('fetcher', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "heavy = ('msgspec', 'pandas', 'pyarrow', 'requests')\n"
+        "print('loaded:', sorted(m for m in heavy if m in sys.modules))"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "fetcher", "--help"], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
 
-    assert "run" in result.stdout and "validate" in result.stdout and "status" in result.stdout
+    listed = {
+        line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ") and line.split()
+    }
+    assert {"run", "validate", "status", "health"} <= listed
     assert "75 skipped" in result.stdout.replace("\n", " ")
+    assert result.stdout.rstrip().endswith("loaded: []")  # --help stays instant
 
 
 def test_fetch_data_script_runs_as_file(tmp_path: Path) -> None:
@@ -156,3 +167,36 @@ def test_fetch_data_script_runs_as_file(tmp_path: Path) -> None:
 
     assert result.returncode == EXIT_CONFIG
     assert "FETCHER_CONFIG: " in result.stderr and "missing.toml: no such file" in result.stderr
+
+
+@responses.activate
+def test_main_storage_error_on_one_source_lets_the_others_run(
+    write_config: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    responses.get(URL + "/two", json=[{"id": 2}])
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "one").write_text("a file where the source's directory belongs")
+
+    code = cli.main(["run", "--config", str(write_config(TWO_SOURCES))])
+
+    assert code == EXIT_FAILED
+    assert list((tmp_path / "out").glob("two/date=*/*.parquet"))
+    assert "event=error source=one error=" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("FETCHER_LOG_LEVEL", "verbose", "'VERBOSE' is not DEBUG, INFO"),
+        ("FETCHER_LOG_MAX_BYTES", "10M", "'10M' is not a number"),
+    ],
+)
+def test_main_bad_logging_variable_exits_2_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    assert cli.main(["status", "--config", "/nonexistent.toml"]) == EXIT_CONFIG
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert f'event=config_error error="{variable}: {words}' in line

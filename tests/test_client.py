@@ -215,3 +215,17 @@ def test_get_headers_trickled_forever_hit_the_request_deadline(api: ApiServer) -
         client.get(PageRequest(api.url("/slow")))
 
     assert "timed out: no complete response within timeout_s=1" in str(caught.value)
+
+
+@responses.activate
+def test_get_stopping_for_the_run_deadline_says_so() -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "30"})
+    source = Source(name="api", url=URL, run_timeout_s=5, retry=Retry(max_attempts=5, max_wait_s=60))
+
+    with (
+        Client(source, Deadline.after(5)) as client,
+        pytest.raises(DeadlineExceeded, match="run_timeout_s=5 reached"),
+    ):
+        client.get(PageRequest(URL))
+
+    assert len(responses.calls) == 1

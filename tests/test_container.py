@@ -44,7 +44,12 @@ class TestJobUser:
     def test_job_user_root_owned_out_falls_back_to_image_user(self, tmp_path: Path) -> None:
         user = container.job_user(str(tmp_path), {})
 
-        assert (user.uid, user.gid) == (10001, 10001) and user.reason.endswith("belongs to root")
+        assert (user.uid, user.gid, user.hand_over) == (10001, 10001, True)
+
+    def test_job_user_root_group_alone_is_no_hand_over(self, tmp_path: Path) -> None:
+        os.chown(tmp_path, 1234, 0)
+
+        assert container.job_user(str(tmp_path), {}) == container.JobUser(1234, 1234, f"owner of {tmp_path}")
 
     @pytest.mark.parametrize(
         ("env", "key"),
@@ -160,6 +165,18 @@ class TestPrepare:
 
         assert (out.stat().st_uid, out.stat().st_gid) == (10001, 10001)
         assert "event=output_handed_over dir=" in caplog.text
+
+    def test_prepare_job_user_owns_the_configured_output_dir(
+        self, tmp_path: Path, write_config: Callable[[str], Path]
+    ) -> None:
+        data = tmp_path / "data"
+        data.mkdir()
+        os.chown(data, 4321, 4321)
+        settings = config.load(str(write_config(f'output_dir = "{data}"\n' + TWO_SOURCES)), {})
+
+        user = container.prepare(settings, None, {}, state_dir=str(tmp_path / "s"), output_dir="/nonexistent")
+
+        assert (user.uid, user.gid) == (4321, 4321)
 
     def test_prepare_bad_tz_raises_before_writing(self, out: Path, tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="TZ"):

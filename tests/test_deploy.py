@@ -40,6 +40,12 @@ def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return document
 
 
+_FAIL_JOB_ON_CONFIG_ERROR = {
+    "action": "FailJob",
+    "onExitCodes": {"containerName": "fetcher", "operator": "In", "values": [2]},
+}
+
+
 def problems(cronjob: dict[str, Any]) -> list[str]:
     """What the schemas cannot check: the values this CronJob must have."""
     spec = cronjob["spec"]
@@ -55,6 +61,7 @@ def problems(cronjob: dict[str, Any]) -> list[str]:
         "allowPrivilegeEscalation": (container["securityContext"].get("allowPrivilegeEscalation"), False),
         "capabilities": (container["securityContext"].get("capabilities"), {"drop": ["ALL"]}),
         "args": (container.get("args"), ["once"]),
+        "podFailurePolicy": (job.get("podFailurePolicy"), {"rules": [_FAIL_JOB_ON_CONFIG_ERROR]}),
     }
     found = [
         f"{key}: {actual!r}, expected {wanted!r}"
@@ -101,14 +108,15 @@ class TestKubernetes:
 
         assert problems(by_kind(documents, "CronJob")) == []
 
-    def test_active_deadline_is_run_timeout_plus_slack(
+    def test_active_deadline_is_the_sources_run_timeouts_plus_slack(
         self, rendered: tuple[str, list[dict[str, Any]]]
     ) -> None:
         _, documents = rendered
         settings = tomllib.loads(by_kind(documents, "ConfigMap")["data"]["fetcher.toml"])
         deadline = by_kind(documents, "CronJob")["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
 
-        assert deadline == max(source.get("run_timeout_s", 3000) for source in settings["sources"]) + 300
+        # `once` runs the sources one after another, each within its own run_timeout_s
+        assert deadline == sum(source.get("run_timeout_s", 3000) for source in settings["sources"]) + 300
 
     def test_configmap_is_a_valid_fetcher_config_mounted_where_read(
         self, rendered: tuple[str, list[dict[str, Any]]], tmp_path: Path

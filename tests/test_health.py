@@ -100,8 +100,11 @@ def test_scheduler_running_finds_this_process() -> None:
     assert not health.scheduler_running(["no-such-process-name"])
 
 
-def test_container_started_at_is_in_the_past() -> None:
-    assert health.container_started_at() < datetime.now(UTC)
+def test_container_started_at_is_after_boot_and_before_now() -> None:
+    uptime_s = float(Path("/proc/uptime").read_text().split()[0])
+    now = datetime.now(UTC)
+
+    assert now - timedelta(seconds=uptime_s + 2) <= health.container_started_at() <= now
 
 
 def test_health_command_config_error_is_unhealthy_exit_1(capsys: pytest.CaptureFixture[str]) -> None:

@@ -119,7 +119,7 @@ class TestPolicy:
         assert slept == []
 
     def test_policy_logs_one_line_per_retry(self, caplog: pytest.LogCaptureFixture) -> None:
-        retrying = policy(5, 60, Deadline.after(100), describe=lambda: "source=api ", sleep=lambda s: None)
+        retrying = policy(5, 60, Deadline.after(100), describe="source=api ", sleep=lambda s: None)
 
         _run(retrying, [RetryableError("u", "HTTP 503", status=503, retry_after_s=1.5), "ok"])
 

@@ -475,6 +475,55 @@ class TestIncremental:
         assert record.duplicates_dropped == 1
 
 
+class TestReview:
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_run_duplicates_never_shape_the_columns(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        responses.get(URL, json={"data": [{"id": 1, "t": "a"}]})
+        responses.get(
+            URL, json={"data": [{"id": 1, "t": "a", "extra": 2.5}]}
+        )  # a duplicate, with a new field
+        responses.get(URL, json={"data": []})
+        settings = _config(
+            write_config,
+            '[sources.pagination]\ntype = "page"\n'
+            '[sources.incremental]\ncursor_field = "t"\nparam = "since"\nprimary_key = "id"\n',
+        )
+
+        record = runner.run(settings, settings.sources[0])
+
+        assert record.duplicates_dropped == 1
+        assert record.columns == {"id": "int64", "t": "string"}
+        assert _rows(tmp_path / "out") == [{"id": 1, "t": "a"}]
+
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_run_credentials_never_follow_pages_to_another_host(
+        self, write_config: Callable[[str], Path]
+    ) -> None:
+        responses.get(URL, json={"data": [{"id": 1}], "next": "https://elsewhere.example.net/items?p=2"})
+        responses.get("https://elsewhere.example.net/items", json={"data": [{"id": 2}], "next": None})
+        settings = _config(
+            write_config,
+            '[sources.pagination]\ntype = "next_url"\nnext_path = "next"\n'
+            '[sources.auth]\ntype = "api_key"\ntoken_env = "K"\nquery = "key"\n',
+            {"K": "key-1"},
+        )
+
+        assert runner.run(settings, settings.sources[0]).status == "succeeded"
+        assert "key=key-1" in responses.calls[0].request.url
+        assert "key-1" not in responses.calls[1].request.url
+
+    @responses.activate
+    def test_probe_reports_the_types_a_run_writes(self, write_config: Callable[[str], Path]) -> None:
+        responses.get(URL, json={"data": [{"v": 1}, {"v": 2.5}]})
+        settings = _config(write_config)
+
+        columns, count = runner.probe(settings, settings.sources[0])
+
+        assert columns == {"v": "double"} and count == 2
+
+
 @responses.activate
 def test_probe_returns_columns_of_first_page_and_writes_nothing(
     write_config: Callable[[str], Path], tmp_path: Path
@@ -482,7 +531,7 @@ def test_probe_returns_columns_of_first_page_and_writes_nothing(
     responses.get(URL, json={"data": [{"id": 1, "geo": {"lat": 1.5}}]})
     settings = _config(write_config, '[sources.pagination]\ntype = "page"\n')
 
-    columns, count = runner.probe(settings.sources[0])
+    columns, count = runner.probe(settings, settings.sources[0])
 
     assert columns == {"id": "int64", "geo.lat": "double"} and count == 1
     assert len(responses.calls) == 1 and not (tmp_path / "out").exists()

@@ -81,9 +81,10 @@ def test_observe_keeps_first_seen_column_order() -> None:
 def test_observe_logs_added_and_widened_columns(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
 
-    _run([{"v": 1}], [{"v": "x", "new": 1.5}])
+    _run([{"v": 1, "n": None}], [{"v": "x", "new": 1.5, "n": 3}])
 
     lines = [record.getMessage() for record in caplog.records]
+    assert "event=schema_drift source=api page=2 column=n change=widened from=null to=int64" in lines
     assert "event=schema_drift source=api page=2 column=v change=widened from=int64 to=string" in lines
     assert "event=schema_drift source=api page=2 column=new change=added type=double" in lines
 

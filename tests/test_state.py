@@ -58,3 +58,19 @@ def test_cursor_tracker_without_column_sees_nothing() -> None:
     tracker(pa.table({"other": [1]}))
 
     assert (tracker.value, tracker.seen) == ("x", False)
+
+
+def test_cursor_tracker_compares_ints_and_floats_as_numbers() -> None:
+    tracker = state.CursorTracker("n", previous=100)
+
+    tracker(pa.table({"n": [50.0]}))
+
+    assert tracker.value == 100
+
+
+def test_as_param_strings_as_they_are_numbers_as_json() -> None:
+    assert (state.as_param("2026-01-01"), state.as_param(5), state.as_param(2.5)) == (
+        "2026-01-01",
+        "5",
+        "2.5",
+    )

@@ -10,9 +10,9 @@ names. Each run, when it reaches the API, has already removed the previous run's
 and sends the saved cursor. A last, ordinary run then succeeds and leaves no temporary file.
 `FAULTS_KILL_SEED=N` replays the kill moments of a failure (the seed is in its message).
 
-Each run of case 11 is given its own start second (a patched clock in the fork server): two runs
-starting in the same second share a run id, and a crash then lets the second overwrite the first's
-published files. That bug is tested on its own, deterministically, in test_crash.py
+Each run of case 11 is given its own start second (a patched clock in the fork server), so that
+runs need not wait for the next second to get a run id of their own. Re-running within the second
+of a crashed run is tested on its own, deterministically, in test_crash.py
 (`test_crash_after_publish_rerun_same_second_keeps_published_files`).
 """
 
