@@ -98,8 +98,10 @@ def render_report(
     sections: Sequence[str],
     started: datetime,
     elapsed_s: float,
+    explanation: str = "",
 ) -> str:
-    """RESULTS.md: the command and machine, the notes, the checks as a table, then the sections."""
+    """RESULTS.md: the command and machine, the notes, the checks as a table, then the sections,
+    then `explanation` (why targets are missed) if any check is missed."""
     command = shlex.join(["python", *sys.argv])
     header = [
         "# Benchmark results",
@@ -122,7 +124,10 @@ def render_report(
         *[check.row() for check in checks],
         "",
     ]
-    return "\n".join(header + targets) + "\n" + "\n".join(sections)
+    report = "\n".join(header + targets) + "\n" + "\n".join(sections)
+    if explanation and not all(check.met for check in checks):
+        report += "\n" + explanation
+    return report
 
 
 def _machine_lines() -> list[str]:

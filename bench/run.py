@@ -10,6 +10,7 @@ Sections (``--sections``, all by default):
   (needs a Docker engine: ``../shared/docker/ensure-docker``).
 
 Each section also checks the issue's targets; the report opens with them, met or missed.
+If any is missed, the report ends with bench/MISSES.md, the measured explanation.
 
 Every client runs as a child process; its wall time is taken around the child and
 its peak RSS is the ``ru_maxrss`` that ``os.wait4`` reports for that child alone.
@@ -91,7 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             sections.log("interrupted; every child process has been stopped")
             return 130
     elapsed_s = time.perf_counter() - start
-    args.out.write_text(report.render_report(bench.notes, bench.checks, rendered, started, elapsed_s))
+    misses = processes.BENCH_DIR / "MISSES.md"
+    explanation = misses.read_text() if misses.exists() else ""
+    args.out.write_text(
+        report.render_report(bench.notes, bench.checks, rendered, started, elapsed_s, explanation)
+    )
     sections.log(f"wrote {args.out}")
     return 0
 
