@@ -206,7 +206,8 @@ def walk(paginator: Paginator, request: PageRequest, fetch: Callable[[PageReques
     number = 1
     next_request: PageRequest | None = paginator.first(request)
     while next_request is not None:
-        if next_request.full_url in seen:
+        url = next_request.full_url
+        if url in seen:
             raise PaginationError(
                 f"pagination loops: page {number} would request {_describe(next_request)} again"
             )
@@ -215,7 +216,7 @@ def walk(paginator: Paginator, request: PageRequest, fetch: Callable[[PageReques
                 f"more pages remain after max_pages={paginator.max_pages}; "
                 "raise [sources.pagination] max_pages"
             )
-        seen.add(next_request.full_url)
+        seen.add(url)
         page = fetch(next_request)
         if page.record_count and page.content == previous:
             raise PaginationError(

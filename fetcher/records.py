@@ -180,8 +180,6 @@ def _column(values: list[Any], kinds: set[type], dumps: Callable[[Any], str]) ->
             wide = low < -_FLOAT_EXACT_INT or high > _FLOAT_EXACT_INT
             return column, frozenset({schema.WIDE_INT if wide else schema.INT})
     labels = frozenset(_int_kind(values) if kind is int else _KIND_OF_TYPE[kind] for kind in kinds)
-    if labels <= {schema.INT, schema.WIDE_INT}:
-        return pa.array(values, pa.int64()), labels
     # A mix, huge integers, arrays, objects: JSON text, from which any run type can be read back.
     text = [value if value is None or type(value) is str else _text(value, dumps) for value in values]
     return pa.array(text, pa.string()), labels

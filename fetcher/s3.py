@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from pyarrow import fs
 
 from fetcher.errors import OutputError
-from fetcher.storage import Staged
+from fetcher.storage import Staged, json_bytes, output_errors
 
 # pyarrow reads an object with a HEAD, then a ranged GET: racing an overwrite (of the state, say),
 # it can see a mix of both versions, which does not parse. The next read sees one version.
@@ -71,10 +71,8 @@ class S3Storage:
                 self._upload(item, key)
             for item, key in staging.items():
                 final = self._key(item.relpath)
-                try:
+                with output_errors(f"s3://{final}"):
                     self.fs.copy_file(key, final)
-                except OSError as exc:
-                    raise OutputError(f"cannot write s3://{final}: {exc}") from None
                 published.append(final)
         except BaseException:
             for final in published:
@@ -88,13 +86,11 @@ class S3Storage:
 
     def _upload(self, staged: Staged, key: str) -> None:
         final = self._key(staged.relpath)
-        try:
+        with output_errors(f"s3://{final}"):
             fs.copy_files(
                 staged.temp_path, key, source_filesystem=fs.LocalFileSystem(), destination_filesystem=self.fs
             )
             uploaded = self.fs.get_file_info(key).size
-        except OSError as exc:
-            raise OutputError(f"cannot write s3://{final}: {exc}") from None
         if uploaded != os.path.getsize(staged.temp_path):
             raise OutputError(f"upload of s3://{final} is incomplete ({uploaded} bytes)")
 
@@ -105,13 +101,10 @@ class S3Storage:
 
     def write_json(self, relpath: str, document: Any) -> None:
         """One PUT of the whole document: S3 replaces the object atomically."""
-        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        data = json_bytes(document)
         key = self._key(relpath)
-        try:
-            with self.fs.open_output_stream(key) as stream:
-                stream.write(data)
-        except OSError as exc:
-            raise OutputError(f"cannot write s3://{key}: {exc}") from None
+        with output_errors(f"s3://{key}"), self.fs.open_output_stream(key) as stream:
+            stream.write(data)
 
     def read_json(self, relpath: str) -> Any | None:
         key = self._key(relpath)

@@ -124,7 +124,7 @@ class LocalStorage:
 
     def write_json(self, relpath: str, document: Any) -> None:
         """Publish `document` as indented JSON at `relpath`, atomically."""
-        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        data = json_bytes(document)
         with (
             self.writing(relpath) as staged,
             output_errors(staged.temp_path),
@@ -211,3 +211,8 @@ def output_errors(path: str) -> Iterator[None]:
         raise
     except OSError as exc:
         raise OutputError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
+
+
+def json_bytes(document: Any) -> bytes:
+    """`document` as the indented UTF-8 JSON that run records and state files hold."""
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()

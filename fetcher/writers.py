@@ -103,8 +103,7 @@ class _CsvSink:
     def close(self) -> None:
         self._writer.close()
 
-    def abort(self) -> None:
-        self._writer.close()
+    abort = close
 
 
 SINKS: dict[str, Callable[[_HashingFile, pa.Schema], _Sink]] = {"parquet": _ParquetSink, "csv": _CsvSink}
