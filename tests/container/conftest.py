@@ -7,16 +7,18 @@ reach test servers on 127.0.0.1) and are named `fetcher-test-<random>`; only tho
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests import polling
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("FETCHER_TEST_IMAGE", "fetcher:test")
@@ -34,15 +36,8 @@ def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.C
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Poll `condition` until it is truthy, or fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+# Containers change state slowly: poll them less often than in-process servers.
+wait_for = functools.partial(polling.wait_for, interval_s=0.2)
 
 
 @pytest.fixture(scope="session")

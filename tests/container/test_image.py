@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 import pytest
 
-from tests.apiserver import ApiServer, Exchange, Reply
+from tests.apiserver import ApiServer, Exchange, Reply, paged
 from tests.container.conftest import (
     JOB,
     REPO,
@@ -34,11 +34,6 @@ from tests.container.conftest import (
 CRON_WAIT_S = 150  # one cron minute, plus start-up, plus a slow machine
 SECRET = f"tok-container-{uuid.uuid4().hex}"
 RECORDS = [{"id": n, "name": f"n{n}", "geo": {"lat": n / 10}} for n in range(30)]
-
-
-def _records(exchange: Exchange) -> Reply:
-    page = int(exchange.query.get("page", "1"))
-    return 200, {"data": RECORDS[(page - 1) * 10 : page * 10]}
 
 
 def _secure(exchange: Exchange) -> Reply:
@@ -67,7 +62,7 @@ def owners(paths: list[Path]) -> set[tuple[int, int]]:
 @pytest.fixture(scope="module")
 def api() -> Iterator[ApiServer]:
     with ApiServer() as server:
-        server.route("/records", _records)
+        server.route("/records", paged(RECORDS, size=10))
         server.route("/secure", _secure)
         yield server
 

@@ -230,7 +230,4 @@ def test_unusual_json_records_without_fields_counted_as_written(
 
     assert result.returncode == 0, result.stderr
     record = disk.run_records(harness.out)[-1]
-    assert all(item["rows"] == record["records"] for item in record["files"]), record
-    if record["files"]:
-        parquet, csv = _data(harness.out)
-        assert parquet.num_rows == record["records"] and len(csv) == record["records"]
+    assert record["records"] == 2 and record["files"] == [], record  # as the README says: no data file

@@ -27,6 +27,10 @@ from tests.faults.faultserver import FaultServer, cursor_pages
 
 NOBODY = 65534
 WITHOUT_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
+needs_setpriv = pytest.mark.skipif(
+    shutil.which("setpriv") is None,
+    reason="setpriv (util-linux) is needed to drop the capabilities that bypass permissions",
+)
 CURSOR = {"type": "cursor", "cursor_path": "next", "cursor_param": "cursor"}
 
 
@@ -148,11 +152,10 @@ def _give_away(paths: list[Path]) -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+@needs_setpriv
 def test_permission_denied_output_dir_exits_1_keeps_earlier_files(
     harness: Workspace, server: FaultServer, earlier: dict[str, str]
 ) -> None:
-    if shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is needed to drop the capabilities that bypass permissions")
     server.route("/items", cursor_pages([[{"seq": 10}]]))
     config = harness.config(server.url("/items"))
     _give_away([harness.out])
@@ -163,11 +166,10 @@ def test_permission_denied_output_dir_exits_1_keeps_earlier_files(
     assert server.hits == []
 
 
+@needs_setpriv
 def test_permission_denied_partition_exits_1_with_failed_run_record(
     harness: Workspace, server: FaultServer, earlier: dict[str, str]
 ) -> None:
-    if shutil.which("setpriv") is None:
-        pytest.skip("setpriv (util-linux) is needed to drop the capabilities that bypass permissions")
     server.route("/items", cursor_pages([[{"seq": 10}]]))
     config = harness.config(server.url("/items"))
     partitions = _partitions(harness.out)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.apiserver import ApiServer, Exchange, Reply, paged
+from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,17 +42,6 @@ def run_fetcher(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     process = fetcher(config, *args)
     out, err = process.communicate(timeout=120)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "condition") -> Any:
-    """Poll `condition` until it is truthy, or fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.005)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def make_records(count: int) -> list[dict[str, Any]]:
