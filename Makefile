@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
 JOB = /opt/venv/bin/python /app/fetcher/fetch_data.py
+# The config is mounted only if it exists: otherwise Docker would create a directory in its place.
+MOUNTS = -v $(abspath $(OUTPUT)):/out $(if $(wildcard $(CONFIG)),-v $(abspath $(CONFIG)):/etc/fetcher/fetcher.toml:ro)
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -28,14 +30,14 @@ build: ## Build the image (IMAGE=fetcher).
 .PHONY: run
 run: ## Start the fetcher: docker run -d -v ./output:/out, configured by ./fetcher.toml.
 	@test -f $(CONFIG) || { echo "make run: no $(CONFIG); copy fetcher.example.toml and edit it" >&2; exit 2; }
-	docker run -d --name $(CONTAINER) $(RUN_FLAGS) -v $(abspath $(OUTPUT)):/out -v $(abspath $(CONFIG)):/etc/fetcher/fetcher.toml:ro $(IMAGE)
+	docker run -d --name $(CONTAINER) $(RUN_FLAGS) $(MOUNTS) $(IMAGE)
 
 .PHONY: run-once
 run-once: ## Fetch now, as the scheduled job would; in a throwaway container if none runs.
 	@if [ "$$(docker container inspect -f '{{.State.Running}}' $(CONTAINER) 2>/dev/null)" = true ]; then \
 		docker exec $(CONTAINER) run-job --tee $(JOB); \
 	else \
-		docker run --rm $(RUN_FLAGS) -v $(abspath $(OUTPUT)):/out -v $(abspath $(CONFIG)):/etc/fetcher/fetcher.toml:ro $(IMAGE) once; \
+		docker run --rm $(RUN_FLAGS) $(MOUNTS) $(IMAGE) once; \
 	fi || { code=$$?; [ $$code -eq 75 ] && echo "run-once: a run is already in progress; nothing to do"; [ $$code -eq 75 ] || exit $$code; }
 
 .PHONY: logs
@@ -61,7 +63,6 @@ demo: build ## Offline demo: a bundled API and the fetcher, one run, the files a
 	docker run -d --name $(CONTAINER)-demo-api --network host $(IMAGE) python /app/demo/api.py --port 8900
 	docker run -d --name $(CONTAINER)-demo --network host -e FETCH_ON_START=never \
 		-v $(abspath $(OUTPUT)):/out -v $(CURDIR)/demo/fetcher.toml:/etc/fetcher/fetcher.toml:ro $(IMAGE)
-	@for i in $$(seq 100); do docker exec $(CONTAINER)-demo test -s /run/fetcher/env && break; sleep 0.1; done
 	docker exec $(CONTAINER)-demo run-job --tee $(JOB)
 	docker exec $(CONTAINER)-demo python /app/demo/preview.py /out/demo-orders
 	@echo; echo "The demo fetcher keeps running every minute: make logs CONTAINER=$(CONTAINER)-demo"
