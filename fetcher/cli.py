@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None, *, cap_log: bool = False) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fetcher import config, runner, runs
+    from fetcher.config import model as config
+    from fetcher.run import history, runner
 
     settings = config.load(args.config)
     sources = settings.select(args.source)
@@ -73,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     # sight, so that collecting the short-lived objects of each page never walks it again.
     gc.freeze()
     if args.missed:
-        from fetcher import health
+        from fetcher.ops import health
 
         sources = tuple(source for source in health.due(settings, _now()) if source in sources)
         logger.info("event=catch_up sources=%s", logs.quote(",".join(s.name for s in sources) or "none"))
@@ -88,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
             logger.error("event=error source=%s error=%s", source.name, logs.quote(str(exc)))
             codes.append(exc.exit_code)
         else:
-            codes.append(EXIT_OK if record.status == runs.SUCCEEDED else EXIT_FAILED)
+            codes.append(EXIT_OK if record.status == history.SUCCEEDED else EXIT_FAILED)
     for code in (EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED):
         if code in codes:
             return code
@@ -96,8 +97,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from fetcher import config
-    from fetcher.pagination import kind_of
+    from fetcher.config import model as config
+    from fetcher.pagination.kinds import kind_of
     from fetcher.redact import redact
 
     settings = config.load(args.config)
@@ -111,7 +112,7 @@ def _validate(args: argparse.Namespace) -> int:
         )
     if not args.probe:
         return EXIT_OK
-    from fetcher import runner
+    from fetcher.run import runner
 
     failed = False
     for source in settings.sources:
@@ -128,7 +129,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from fetcher import config, status
+    from fetcher.config import model as config
+    from fetcher.ops import status
 
     settings = config.load(args.config)
     print(status.render(settings))
@@ -137,7 +139,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _health(args: argparse.Namespace) -> int:
     """Exit 0 healthy or 1 unhealthy (Docker reserves 2), printing one line that says why."""
-    from fetcher import config, health
+    from fetcher.config import model as config
+    from fetcher.ops import health
 
     try:
         settings = config.load(args.config)
@@ -155,8 +158,9 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from fetcher import config, container
+    from fetcher.config import model as config
     from fetcher.errors import ConfigError
+    from fetcher.ops import container
 
     try:
         settings, error = config.load(args.config), None

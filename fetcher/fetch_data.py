@@ -7,8 +7,9 @@ import os
 import sys
 
 if __package__ in (None, ""):
-    # Run as a script: make the package importable from its parent directory.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # Run as a script: import the package from its parent directory. Python put this file's own
+    # directory first on the path, where fetcher/http would shadow the standard library's http.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from fetcher.cli import main
 

@@ -27,7 +27,7 @@ def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("FETCH_", "FETCHER_")):
             monkeypatch.delenv(name)
-    monkeypatch.setattr("fetcher.config.DEFAULT_CONFIG_PATH", "/nonexistent/fetcher.toml")
+    monkeypatch.setattr("fetcher.config.model.DEFAULT_CONFIG_PATH", "/nonexistent/fetcher.toml")
     yield
     redact.reset()
 
@@ -36,7 +36,7 @@ def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retry waits are recorded, never slept: the policy's sleep seam is patched here."""
     slept: list[float] = []
-    monkeypatch.setattr("fetcher.retry._sleep", slept.append)
+    monkeypatch.setattr("fetcher.http.retry._sleep", slept.append)
     return slept
 
 

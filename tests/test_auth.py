@@ -6,7 +6,7 @@ import base64
 
 import requests
 
-from fetcher.auth import AUTH_KINDS, ApiKey, Basic, Bearer
+from fetcher.http.auth import AUTH_KINDS, ApiKey, Basic, Bearer
 
 
 def _prepared(auth: object) -> requests.PreparedRequest:

@@ -12,7 +12,7 @@ import responses
 
 from fetcher import cli
 from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK
-from fetcher.lock import hold
+from fetcher.run.lock import hold
 
 REPO = Path(__file__).resolve().parent.parent
 URL = "https://api.example.com/items"

@@ -10,12 +10,12 @@ import requests
 import responses
 from responses import registries
 
-from fetcher.auth import ApiKey, Bearer
-from fetcher.client import Client
-from fetcher.config import Retry, Source
-from fetcher.deadline import Deadline
+from fetcher.config.model import Retry, Source
 from fetcher.errors import DeadlineExceeded, FetchError
-from fetcher.pagination import PageRequest
+from fetcher.http.auth import ApiKey, Bearer
+from fetcher.http.client import Client
+from fetcher.http.deadline import Deadline
+from fetcher.pagination.kinds import PageRequest
 from tests.apiserver import ApiServer, Exchange
 
 URL = "https://api.example.com/items"

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from fetcher import config, redact
-from fetcher.auth import ApiKey, Basic, Bearer
-from fetcher.config import Incremental, Retry
+from fetcher import redact
+from fetcher.config import model as config
+from fetcher.config.model import Incremental, Retry
 from fetcher.errors import EXIT_CONFIG, ConfigError
-from fetcher.pagination import Cursor, Link, NextUrl, NoPagination, Offset, PageNumber
+from fetcher.http.auth import ApiKey, Basic, Bearer
+from fetcher.pagination.kinds import Cursor, Link, NextUrl, NoPagination, Offset, PageNumber
 
 FULL = """
 output_dir = "{out}"

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fetcher import config, container
+from fetcher.config import model as config
 from fetcher.errors import ConfigError
+from fetcher.ops import container
 
 TWO_SOURCES = (
     '[[sources]]\nname = "a"\nurl = "http://h/a"\nschedule = "*/5 * * * *"\n'

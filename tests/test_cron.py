@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from fetcher import cron
+from fetcher.config import schedule
 
 
 @pytest.mark.parametrize(
@@ -14,7 +14,7 @@ from fetcher import cron
     ["0 * * * *", "*/15 * * * *", "0 9 * * 1-5", "0 9 * jan mon", "5,35 8-18/2 1,15 * *", "0 0 * * 7"],
 )
 def test_validate_debian_expression_passes(expression: str) -> None:
-    cron.validate(expression)
+    schedule.validate(expression)
 
 
 @pytest.mark.parametrize(
@@ -32,17 +32,17 @@ def test_validate_debian_expression_passes(expression: str) -> None:
 )
 def test_validate_non_debian_expression_raises_with_reason(expression: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
-        cron.validate(expression)
+        schedule.validate(expression)
 
 
 def test_next_and_previous_follow_tz_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Europe/Berlin")
     moment = datetime(2026, 11, 21, 7, 30, tzinfo=UTC)  # 08:30 in Berlin
 
-    upcoming = cron.next_after("0 9 * * *", moment)
+    upcoming = schedule.next_after("0 9 * * *", moment)
 
     assert upcoming.astimezone(UTC) == datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
-    assert cron.previous_before("0 9 * * *", moment).astimezone(UTC) == datetime(
+    assert schedule.previous_before("0 9 * * *", moment).astimezone(UTC) == datetime(
         2026, 11, 20, 8, 0, tzinfo=UTC
     )
 
@@ -50,18 +50,18 @@ def test_next_and_previous_follow_tz_zone(monkeypatch: pytest.MonkeyPatch) -> No
 def test_previous_before_includes_the_moment_itself() -> None:
     moment = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
-    assert cron.previous_before("0 * * * *", moment) == moment
+    assert schedule.previous_before("0 * * * *", moment) == moment
 
 
 def test_interval_at_hourly_is_one_hour() -> None:
-    assert cron.interval_at("0 * * * *", datetime(2026, 11, 21, 10, 20, tzinfo=UTC)) == timedelta(hours=1)
+    assert schedule.interval_at("0 * * * *", datetime(2026, 11, 21, 10, 20, tzinfo=UTC)) == timedelta(hours=1)
 
 
 def test_interval_at_weekend_gap_of_weekday_schedule_is_three_days(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "UTC")
     saturday = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
-    assert cron.interval_at("0 9 * * 1-5", saturday) == timedelta(days=3)
+    assert schedule.interval_at("0 9 * * 1-5", saturday) == timedelta(days=3)
 
 
 def test_next_after_skips_dst_gap(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +69,7 @@ def test_next_after_skips_dst_gap(monkeypatch: pytest.MonkeyPatch) -> None:
     # 2026-03-29: clocks jump from 02:00 to 03:00 in Berlin; 02:30 does not exist that day.
     moment = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
 
-    upcoming = cron.next_after("30 2 * * *", moment)
+    upcoming = schedule.next_after("30 2 * * *", moment)
 
     assert upcoming.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
 
@@ -77,9 +77,9 @@ def test_next_after_skips_dst_gap(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_local_zone_unknown_tz_falls_back_to_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Mars/Olympus")
 
-    assert cron.local_zone() == UTC
+    assert schedule.local_zone() == UTC
 
 
 def test_next_after_naive_moment_raises() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        cron.next_after("0 * * * *", datetime(2026, 1, 1))
+        schedule.next_after("0 * * * *", datetime(2026, 1, 1))

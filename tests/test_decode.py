@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fetcher.decode import NotJson, decode
+from fetcher.http.decode import NotJson, decode
 
 
 def test_decode_plain_json_uses_fast_parser() -> None:

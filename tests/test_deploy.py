@@ -19,7 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fetcher import config
+from fetcher.config import model as config
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy" / "kubernetes"

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from fetcher import cli, config, health, runs
-from fetcher.config import Config
+from fetcher import cli
+from fetcher.config import model as config
+from fetcher.config.model import Config
 from fetcher.errors import FetchError
-from fetcher.storage import LocalStorage
+from fetcher.ops import health
+from fetcher.run import history
+from fetcher.storage.local import LocalStorage
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 TWO_HOURLY = (
@@ -28,10 +31,10 @@ def settings(write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatc
 
 
 def _record(settings: Config, source: str, finished: datetime, error: Exception | None = None) -> None:
-    record = runs.RunRecord(source=source, started_at=finished - timedelta(seconds=5))
+    record = history.RunRecord(source=source, started_at=finished - timedelta(seconds=5))
     record.finish(error)
     record.finished_at = finished
-    runs.save(LocalStorage(settings.output_dir), record)
+    history.save(LocalStorage(settings.output_dir), record)
 
 
 def _check(
@@ -120,14 +123,16 @@ def test_run_missed_runs_only_due_sources(
     settings: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     ran: list[str] = []
-    monkeypatch.setattr("fetcher.runner.run", lambda cfg, source: ran.append(source.name) or _ok(source.name))
+    monkeypatch.setattr(
+        "fetcher.run.runner.run", lambda cfg, source: ran.append(source.name) or _ok(source.name)
+    )
     _record(settings, "a", datetime.now(UTC) - timedelta(minutes=1))
 
     assert cli.main(["run", "--missed", "--config", str(tmp_path / "fetcher.toml")]) == 0
     assert ran == ["b"]
 
 
-def _ok(source: str) -> runs.RunRecord:
-    record = runs.RunRecord(source=source, started_at=NOW)
+def _ok(source: str) -> history.RunRecord:
+    record = history.RunRecord(source=source, started_at=NOW)
     record.finish()
     return record

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fetcher import lock
 from fetcher.errors import EXIT_LOCKED, Locked, OutputError
+from fetcher.run import lock
 
 
 def test_hold_second_holder_is_refused_with_first_pid(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fetcher.errors import PaginationError, RecordsError
-from fetcher.pagination import (
+from fetcher.pagination.kinds import (
     PAGINATORS,
     Cursor,
     Link,

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from fetcher.errors import RecordsError
-from fetcher.records import MAX_DEPTH, Deduplicator, extract, to_table
-from fetcher.schema import Unifier, conform
+from fetcher.records.flatten import MAX_DEPTH, Deduplicator, extract, to_table
+from fetcher.records.schema import Unifier, conform
 
 
 class TestExtract:

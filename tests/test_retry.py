@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import tenacity
 
-from fetcher.deadline import Deadline
 from fetcher.errors import FetchError, RetryableError
-from fetcher.retry import is_retryable_status, parse_retry_after, policy
+from fetcher.http.deadline import Deadline
+from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,11 @@ import pytest
 import responses
 from responses import matchers, registries
 
-from fetcher import config, runner
-from fetcher.config import Config
+from fetcher.config import model as config
+from fetcher.config.model import Config
 from fetcher.errors import Locked
-from fetcher.lock import hold
+from fetcher.run import runner
+from fetcher.run.lock import hold
 
 URL = "https://api.example.com/items"
 
@@ -346,8 +347,8 @@ class TestOutcomes:
         crashed.parent.mkdir(parents=True)
         crashed.write_bytes(b"published by a run that died before its run record")
         clock = iter([first, first, first + timedelta(seconds=1)])
-        monkeypatch.setattr("fetcher.runner.datetime", _Clock(clock))
-        monkeypatch.setattr("fetcher.runner.time.sleep", lambda seconds: None)
+        monkeypatch.setattr("fetcher.run.runner.datetime", _Clock(clock))
+        monkeypatch.setattr("fetcher.run.runner.time.sleep", lambda seconds: None)
 
         record = runner.run(settings, settings.sources[0])
 
@@ -371,7 +372,7 @@ class TestOutcomes:
         self, write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]})
-        monkeypatch.setattr("fetcher.records.to_table", lambda *a, **k: 1 / 0)
+        monkeypatch.setattr("fetcher.records.flatten.to_table", lambda *a, **k: 1 / 0)
         settings = _config(write_config)
 
         with pytest.raises(ZeroDivisionError):

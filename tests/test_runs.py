@@ -5,25 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fetcher import redact, runs
+from fetcher import redact
 from fetcher.errors import FetchError
-from fetcher.runs import WrittenFile
-from fetcher.storage import LocalStorage
+from fetcher.run import history
+from fetcher.run.history import WrittenFile
+from fetcher.storage.local import LocalStorage
 
 STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
 
 
 def test_run_id_is_utc_second() -> None:
-    assert runs.run_id(STARTED) == "20261121T100005Z"
+    assert history.run_id(STARTED) == "20261121T100005Z"
 
 
 def test_save_success_record_lists_files(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path))
-    record = runs.RunRecord(source="api", started_at=STARTED, pages=2, records=10)
+    record = history.RunRecord(source="api", started_at=STARTED, pages=2, records=10)
     record.files = [WrittenFile("api/x.parquet", "parquet", 10, 123, "ab" * 32)]
     record.finish()
 
-    path = runs.save(storage, record)
+    path = history.save(storage, record)
 
     document = storage.read_json(path)
     assert path == "api/_runs/20261121T100005Z.json"
@@ -37,7 +38,7 @@ def test_save_success_record_lists_files(tmp_path: Path) -> None:
 
 def test_finish_failure_records_type_status_and_redacted_message() -> None:
     redact.register_secret("tok-secret")
-    record = runs.RunRecord(source="api", started_at=STARTED)
+    record = history.RunRecord(source="api", started_at=STARTED)
 
     record.finish(FetchError("https://h/x", "HTTP 503 with tok-secret", status=503))
 
@@ -46,7 +47,7 @@ def test_finish_failure_records_type_status_and_redacted_message() -> None:
 
 
 def test_finish_unexpected_exception_is_marked_bug() -> None:
-    record = runs.RunRecord(source="api", started_at=STARTED)
+    record = history.RunRecord(source="api", started_at=STARTED)
 
     record.finish(KeyError("boom"))
 
@@ -56,11 +57,11 @@ def test_finish_unexpected_exception_is_marked_bug() -> None:
 def test_latest_and_last_success(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path))
     for second, error in ((1, None), (2, None), (3, FetchError("u", "x"))):
-        record = runs.RunRecord(source="api", started_at=STARTED.replace(second=second))
+        record = history.RunRecord(source="api", started_at=STARTED.replace(second=second))
         record.finish(error)
-        runs.save(storage, record)
+        history.save(storage, record)
 
-    assert runs.latest(storage, "api")["run_id"] == "20261121T100003Z"
-    assert runs.last_success(storage, "api")["run_id"] == "20261121T100002Z"
-    assert runs.exists(storage, "api", STARTED.replace(second=2))
-    assert runs.latest(storage, "other") is None
+    assert history.latest(storage, "api")["run_id"] == "20261121T100003Z"
+    assert history.last_success(storage, "api")["run_id"] == "20261121T100002Z"
+    assert history.exists(storage, "api", STARTED.replace(second=2))
+    assert history.latest(storage, "other") is None

@@ -15,9 +15,10 @@ import pyarrow.dataset as ds
 import pytest
 from pyarrow import fs
 
-from fetcher import config, runner
+from fetcher.config import model as config
 from fetcher.errors import OutputError
-from fetcher.s3 import S3Storage
+from fetcher.run import runner
+from fetcher.storage.s3 import S3Storage
 from tests.apiserver import ApiServer, paged
 
 RECORDS = [{"id": n, "name": f"n{n}", "tags": ["a"] * (n % 3)} for n in range(250)]
@@ -160,7 +161,7 @@ def test_publish_failure_mid_upload_leaves_nothing_under_final_key(
             stream.write(b"x" * 10)
         raise OSError("connection reset by peer")
 
-    monkeypatch.setattr("fetcher.s3.fs.copy_files", cut_off)
+    monkeypatch.setattr("fetcher.storage.s3.fs.copy_files", cut_off)
 
     with pytest.raises(OutputError, match=r"cannot write s3://.*api_1\.parquet: connection reset"):
         storage.publish(staged)
@@ -270,7 +271,7 @@ def test_publish_second_copy_failing_removes_the_first(
     storage.fs = wrapper  # type: ignore[assignment]
     upload = fs.copy_files  # pyarrow's uploads need the real filesystem, not the wrapper
     monkeypatch.setattr(
-        "fetcher.s3.fs.copy_files",
+        "fetcher.storage.s3.fs.copy_files",
         lambda source, destination, **options: upload(
             source,
             destination,

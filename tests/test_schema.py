@@ -8,8 +8,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from fetcher.records import to_table
-from fetcher.schema import Unifier, conform, describe
+from fetcher.records.flatten import to_table
+from fetcher.records.schema import Unifier, conform, describe
 
 
 def _run(*pages: list[dict[str, Any]]) -> pa.Table:

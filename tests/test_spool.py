@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from fetcher.spool import Spool
+from fetcher.output.spool import Spool
 
 
 def test_spool_reads_pages_back_in_order_across_schema_changes(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from fetcher import state
-from fetcher.config import Incremental
-from fetcher.storage import LocalStorage
+from fetcher.config.model import Incremental
+from fetcher.run import state
+from fetcher.storage.local import LocalStorage
 
 INCREMENTAL = Incremental(cursor_field="updated_at", param="since", initial="2026-01-01")
 

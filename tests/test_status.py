@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fetcher import config, runs, status
-from fetcher.storage import LocalStorage
+from fetcher.config import model as config
+from fetcher.ops import status
+from fetcher.run import history
+from fetcher.storage.local import LocalStorage
 
 
 def test_render_shows_last_run_and_next_schedule(
@@ -25,9 +27,9 @@ def test_render_shows_last_run_and_next_schedule(
         ),
         {},
     )
-    record = runs.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 30, tzinfo=UTC), records=42)
+    record = history.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 30, tzinfo=UTC), records=42)
     record.finish()
-    runs.save(LocalStorage(str(tmp_path / "out")), record)
+    history.save(LocalStorage(str(tmp_path / "out")), record)
 
     table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
 

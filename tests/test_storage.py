@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fetcher.errors import OutputError
-from fetcher.storage import LocalStorage
+from fetcher.storage.local import LocalStorage
 
 
 def test_writing_publishes_only_on_success(tmp_path: Path) -> None:

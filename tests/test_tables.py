@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fetcher import tables
+from fetcher.config import tables
 from fetcher.errors import ConfigError
 
 

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from fetcher.errors import OutputError
-from fetcher.storage import LocalStorage, Staged
-from fetcher.writers import Streamer, write_files
+from fetcher.output.writers import Streamer, write_files
+from fetcher.storage.local import LocalStorage, Staged
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string()), ("score", pa.float64())])
 PAGES = [
@@ -78,7 +78,7 @@ def test_write_files_failure_mid_write_publishes_nothing(
     def full_disk(self: object, table: pa.Table) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("fetcher.writers._CsvSink.write", full_disk)
+    monkeypatch.setattr("fetcher.output.writers._CsvSink.write", full_disk)
 
     with pytest.raises(OutputError, match="No space left on device"):
         write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
@@ -87,7 +87,7 @@ def test_write_files_failure_mid_write_publishes_nothing(
 
 
 def test_write_files_row_groups_are_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("fetcher.writers.ROW_GROUP_ROWS", 4)
+    monkeypatch.setattr("fetcher.output.writers.ROW_GROUP_ROWS", 4)
     pages = [pa.table({"id": [n, n + 1], "name": ["x", "y"], "score": [0.0, 1.0]}) for n in range(0, 10, 2)]
 
     write_files(LocalStorage(str(tmp_path)), pages, SCHEMA, {"parquet": "a.parquet"})
@@ -127,7 +127,7 @@ class TestStreamer:
         def full_disk(self: object, table: pa.Table) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr("fetcher.writers._CsvSink.write", full_disk)
+        monkeypatch.setattr("fetcher.output.writers._CsvSink.write", full_disk)
 
         with (
             pytest.raises(OutputError, match="No space left on device"),
@@ -179,7 +179,7 @@ def test_write_files_second_publish_failing_leaves_no_file(
             raise OSError(5, "Input/output error")
         replace(source, destination)
 
-    monkeypatch.setattr("fetcher.storage.os.replace", fail_second)
+    monkeypatch.setattr("fetcher.storage.local.os.replace", fail_second)
 
     with pytest.raises(OutputError, match="Input/output error"):
         write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)

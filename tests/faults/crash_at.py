@@ -57,7 +57,7 @@ def freeze_clock(iso: str) -> None:
             moment = datetime.now(UTC) + offset
             return moment if tz is not None else moment.replace(tzinfo=None)
 
-    fetcher.runner.datetime = _Clock  # type: ignore[misc]
+    fetcher.run.runner.datetime = _Clock  # type: ignore[misc]
 
 
 def main(argv: list[str]) -> int:

@@ -1,6 +1,6 @@
 """Property-based (issue case 15): any JSON objects, over 1 to 20 pages, read back under the type rules.
 
-The fetcher runs in-process (`fetcher.runner.run`) against a real server on 127.0.0.1. The expected
+The fetcher runs in-process (`fetcher.run.runner.run`) against a real server on 127.0.0.1. The expected
 table comes from `_reference`, a small independent implementation of the README's rules ("Shape of
 the files"), applied to the whole run, as the README states them ("every value of the run", "empty
 everywhere it appears", "the same rules unify pages"). The fetcher's own flattening is not used.
@@ -27,7 +27,8 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from fetcher import config, runner
+from fetcher.config import model as config
+from fetcher.run import runner
 from tests.faults import harness as h
 from tests.faults import ondisk as disk
 from tests.faults.conftest import Workspace

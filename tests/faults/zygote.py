@@ -52,8 +52,6 @@ def main() -> None:
     import pyarrow.parquet  # noqa: F401
     import requests  # noqa: F401
 
-    import fetcher.cli
-    import fetcher.runner  # noqa: F401
     import tests.faults.crash_at  # noqa: F401
 
     print(json.dumps({"ready": os.getpid()}), flush=True)

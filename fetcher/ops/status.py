@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fetcher import cron, runs
-from fetcher.config import Config
-from fetcher.storage import open_storage
+from fetcher.config import schedule
+from fetcher.config.model import Config
+from fetcher.run import history
+from fetcher.storage.local import open_storage
 
 _HEADER = ("SOURCE", "LAST RUN (UTC)", "STATUS", "RECORDS", "FILES", "NEXT RUN")
 
@@ -17,8 +18,8 @@ def render(config: Config, now: datetime | None = None) -> str:
     storage = open_storage(config)
     rows = [_HEADER]
     for source in config.sources:
-        last = runs.latest(storage, source.name)
-        upcoming = cron.next_after(source.schedule, now)
+        last = history.latest(storage, source.name)
+        upcoming = schedule.next_after(source.schedule, now)
         rows.append(
             (
                 source.name,

@@ -25,9 +25,10 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fetcher import dotted, schema
+from fetcher import dotted
 from fetcher.errors import RecordsError
-from fetcher.schema import Kinds
+from fetcher.records import schema
+from fetcher.records.schema import Kinds
 
 _NONE = type(None)
 MAX_DEPTH = 32  # columns stay readable, and a pathologically deep document cannot exhaust the stack

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fetcher.config import Config
+from fetcher.config.model import Config
 from fetcher.errors import ConfigError
 from fetcher.logs import quote
 

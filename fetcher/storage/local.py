@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from fetcher.errors import OutputError
 
 if TYPE_CHECKING:
-    from fetcher.config import Config
+    from fetcher.config.model import Config
 
 TEMP_PATTERN = re.compile(r"\..+\.tmp")
 
@@ -185,7 +185,7 @@ class LocalStorage:
 def open_storage(config: Config) -> Storage:
     """The storage for the configuration's `output_dir`: a directory, or `s3://bucket/prefix`."""
     if config.output_dir.startswith("s3://"):
-        from fetcher.s3 import S3Storage
+        from fetcher.storage.s3 import S3Storage
 
         return S3Storage(config.output_dir, config.s3_endpoint_url)
     return LocalStorage(config.output_dir)

@@ -15,8 +15,8 @@ from email.utils import parsedate_to_datetime
 
 import tenacity
 
-from fetcher.deadline import Deadline
 from fetcher.errors import RetryableError
+from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 
 logger = logging.getLogger(__name__)

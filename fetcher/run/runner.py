@@ -12,23 +12,26 @@ from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 
-from fetcher import lock, pagination, records, runs, schema, state
-from fetcher.client import Client
-from fetcher.config import Config, Source
-from fetcher.deadline import Deadline
-from fetcher.decode import NotJson, decode
+from fetcher.config.model import Config, Source
 from fetcher.errors import DeadlineExceeded, FetcherError, FetchError, RecordsError
+from fetcher.http.client import Client
+from fetcher.http.deadline import Deadline
+from fetcher.http.decode import NotJson, decode
 from fetcher.logs import quote
-from fetcher.pagination import Page, PageRequest
+from fetcher.output.spool import Spool
+from fetcher.output.writers import Streamer, write_files
+from fetcher.pagination import kinds as pagination
+from fetcher.pagination.kinds import Page, PageRequest
+from fetcher.records import flatten as records
+from fetcher.records import schema
 from fetcher.redact import redact
-from fetcher.spool import Spool
-from fetcher.storage import Storage, open_storage
-from fetcher.writers import Streamer, write_files
+from fetcher.run import history, lock, state
+from fetcher.storage.local import Storage, open_storage
 
 logger = logging.getLogger(__name__)
 
 
-def run(config: Config, source: Source) -> runs.RunRecord:
+def run(config: Config, source: Source) -> history.RunRecord:
     """Run `source` once and return its run record; raise Locked if a run is in progress.
 
     Expected failures (FetcherError) end in a failed run record, not an exception. Anything else
@@ -39,7 +42,7 @@ def run(config: Config, source: Source) -> runs.RunRecord:
         removed = storage.remove_temps(source.name)
         if removed:
             logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
-        record = runs.RunRecord(source=source.name, started_at=_unique_start(storage, source.name))
+        record = history.RunRecord(source=source.name, started_at=_unique_start(storage, source.name))
         logger.info(
             "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
         )
@@ -56,13 +59,13 @@ def run(config: Config, source: Source) -> runs.RunRecord:
         else:
             record.finish()
         _save(storage, record)
-        if record.status == runs.SUCCEEDED and advance:
+        if record.status == history.SUCCEEDED and advance:
             _advance_state(storage, source, record)
         _log_summary(record)
     return record
 
 
-def _advance_state(storage: Storage, source: Source, record: runs.RunRecord) -> None:
+def _advance_state(storage: Storage, source: Source, record: history.RunRecord) -> None:
     """Save the run's cursor, last: a crash before it repeats the run's records, never skips any."""
     assert source.incremental is not None
     try:
@@ -72,7 +75,7 @@ def _advance_state(storage: Storage, source: Source, record: runs.RunRecord) -> 
         _save(storage, record)
 
 
-def _fetch_and_write(storage: Storage, source: Source, record: runs.RunRecord) -> bool:
+def _fetch_and_write(storage: Storage, source: Source, record: history.RunRecord) -> bool:
     """Fetch every page and publish the files; True when the state should advance to record.cursor."""
     deadline = Deadline.after(source.run_timeout_s)
     incremental = source.incremental
@@ -180,14 +183,14 @@ def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
     return {item.name: str(item.type) for item in unifier.schema}, page.record_count
 
 
-def _save(storage: Storage, record: runs.RunRecord) -> None:
+def _save(storage: Storage, record: history.RunRecord) -> None:
     try:
-        runs.save(storage, record)
+        history.save(storage, record)
     except FetcherError as exc:
         logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
 
 
-def _log_summary(record: runs.RunRecord) -> None:
+def _log_summary(record: history.RunRecord) -> None:
     """The one line a run ends with."""
     error = record.error["message"] if record.error else None
     logger.log(
@@ -216,8 +219,8 @@ def _unique_start(storage: Storage, source: str) -> datetime:
     """
     while True:
         started = datetime.now(UTC).replace(microsecond=0)
-        stamp = runs.run_id(started)
+        stamp = history.run_id(started)
         published = storage.list(f"{source}/date={started:%Y-%m-%d}")
-        if not runs.exists(storage, source, started) and not any(stamp in name for name in published):
+        if not history.exists(storage, source, started) and not any(stamp in name for name in published):
             return started
         time.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)

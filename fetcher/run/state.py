@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fetcher.config import Incremental
-from fetcher.storage import Storage
+from fetcher.config.model import Incremental
+from fetcher.storage.local import Storage
 
 logger = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ import requests
 import urllib3.exceptions
 
 from fetcher import __version__
-from fetcher.config import Source
-from fetcher.deadline import Deadline
+from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
-from fetcher.pagination import PageRequest
+from fetcher.http.deadline import Deadline
+from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
+from fetcher.pagination.kinds import PageRequest
 from fetcher.redact import redact
-from fetcher.retry import is_retryable_status, parse_retry_after, policy
 
 logger = logging.getLogger(__name__)
 

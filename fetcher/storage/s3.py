@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from pyarrow import fs
 
 from fetcher.errors import OutputError
-from fetcher.storage import Staged, json_bytes, output_errors
+from fetcher.storage.local import Staged, json_bytes, output_errors
 
 # pyarrow reads an object with a HEAD, then a ranged GET: racing an overwrite (of the state, say),
 # it can see a mix of both versions, which does not parse. The next read sees one version.

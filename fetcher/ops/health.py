@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fetcher import cron, runs
-from fetcher.config import Config, Source
-from fetcher.storage import Storage, open_storage
+from fetcher.config import schedule
+from fetcher.config.model import Config, Source
+from fetcher.run import history
+from fetcher.storage.local import Storage, open_storage
 
 STALE_AFTER_INTERVALS = 2
 
@@ -45,8 +46,8 @@ def due(config: Config, now: datetime) -> list[Source]:
     storage = open_storage(config)
     result = []
     for source in config.sources:
-        last = runs.last_success(storage, source.name)
-        interval = cron.interval_at(source.schedule, now)
+        last = history.last_success(storage, source.name)
+        interval = schedule.interval_at(source.schedule, now)
         if last is None or now - _finished(last) > interval:
             result.append(source)
     return result
@@ -75,13 +76,13 @@ def scheduler_running(names: Iterable[str] = ("cron",)) -> bool:
 
 
 def _problem(storage: Storage, source: Source, now: datetime, started_at: datetime) -> str | None:
-    allowed = STALE_AFTER_INTERVALS * cron.interval_at(source.schedule, now)
-    latest = runs.latest(storage, source.name)
+    allowed = STALE_AFTER_INTERVALS * schedule.interval_at(source.schedule, now)
+    latest = history.latest(storage, source.name)
     if latest is None:
         if now - started_at > allowed:
             return f"no run yet, {_ago(now - started_at)} after start (allowed {_ago(allowed)})"
         return None
-    if latest["status"] != runs.SUCCEEDED:
+    if latest["status"] != history.SUCCEEDED:
         error = (latest.get("error") or {}).get("message", "unknown error")
         return f"last run {latest['run_id']} failed: {error}"
     age = now - _finished(latest)

@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fetcher.runs import WrittenFile
-from fetcher.schema import conform
-from fetcher.storage import Staged, Storage, output_errors
+from fetcher.records.schema import conform
+from fetcher.run.history import WrittenFile
+from fetcher.storage.local import Staged, Storage, output_errors
 
 ROW_GROUP_ROWS = 128 * 1024
 _QUEUED_PAGES = 4

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from fetcher import cron, redact, tables
-from fetcher.auth import AUTH_KINDS, Auth
+from fetcher import redact
+from fetcher.config import schedule, tables
 from fetcher.errors import ConfigError
-from fetcher.pagination import PAGINATORS, NoPagination, Paginator
+from fetcher.http.auth import AUTH_KINDS, Auth
+from fetcher.pagination.kinds import PAGINATORS, NoPagination, Paginator
 
 DEFAULT_CONFIG_PATH = "/etc/fetcher/fetcher.toml"
 DEFAULT_OUTPUT_DIR = "/out"
@@ -59,7 +60,7 @@ class Source:
     body: Mapping[str, Any] | None = None
     records: str = ""
     formats: tuple[str, ...] = FORMATS
-    schedule: str = cron.DEFAULT_SCHEDULE
+    schedule: str = schedule.DEFAULT_SCHEDULE
     timeout_s: float = 30.0
     run_timeout_s: float = 3000.0
     max_response_mb: float = 256.0
@@ -227,7 +228,7 @@ def _source(table: Any, where: str, env: Mapping[str, str]) -> Source:
             f"{tables.show(list(source.formats))} must be a non-empty subset of {list(FORMATS)}",
         )
     try:
-        cron.validate(source.schedule)
+        schedule.validate(source.schedule)
     except ValueError as exc:
         raise ConfigError(
             f"{where}.schedule", f'{tables.show(source.schedule)} {exc}; e.g. "0 * * * *" for hourly'

@@ -11,7 +11,7 @@ from typing import Any
 
 from fetcher.errors import FetcherError, FetchError
 from fetcher.redact import redact
-from fetcher.storage import Storage
+from fetcher.storage.local import Storage
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"

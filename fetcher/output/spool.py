@@ -14,7 +14,7 @@ from types import TracebackType
 
 import pyarrow as pa
 
-from fetcher.storage import output_errors
+from fetcher.storage.local import output_errors
 
 
 class Spool:

@@ -1,0 +1,1 @@
+"""Configuration: the TOML contract, parsed once into typed, frozen values."""

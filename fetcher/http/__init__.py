@@ -1,0 +1,1 @@
+"""HTTP: the client, its retry policy, authentication, deadlines and body decoding."""

@@ -1,0 +1,1 @@
+"""Operations in the container: start-up, health and status."""

@@ -1,0 +1,1 @@
+"""Output files: the formats, the writers and the spool that feeds them."""

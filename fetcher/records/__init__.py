@@ -1,0 +1,1 @@
+"""Records: found in a body, deduplicated, flattened into typed columns under one schema."""

@@ -1,0 +1,1 @@
+"""A run of one source: lock, pipeline, run record and incremental state."""
