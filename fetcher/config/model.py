@@ -21,6 +21,7 @@ from fetcher.config import schedule, tables
 from fetcher.errors import ConfigError
 from fetcher.http.auth import AUTH_KINDS, Auth
 from fetcher.pagination.kinds import PAGINATORS, NoPagination, Paginator
+from fetcher.storage import check_output_dir, is_remote
 
 DEFAULT_CONFIG_PATH = "/etc/fetcher/fetcher.toml"
 DEFAULT_OUTPUT_DIR = "/out"
@@ -178,11 +179,13 @@ def _from_environment(env: Mapping[str, str]) -> Config:
 def _config(document: Mapping[str, Any], origin: str, env: Mapping[str, str]) -> Config:
     tables.reject_unknown(document, ("output_dir", "s3_endpoint_url", "sources"), "")
     output_dir = tables.coerce(document.get("output_dir", DEFAULT_OUTPUT_DIR), str, "output_dir")
-    if not output_dir:
-        raise ConfigError("output_dir", "must not be empty")
+    try:
+        check_output_dir(output_dir)
+    except ValueError as exc:
+        shown = f"{tables.show(output_dir)} " if output_dir else ""
+        raise ConfigError("output_dir", f"{shown}{exc}") from None
     endpoint = None
-    if output_dir.startswith("s3://"):
-        _check_s3_uri(output_dir)
+    if is_remote(output_dir):
         endpoint = tables.coerce(document.get("s3_endpoint_url", ""), str, "s3_endpoint_url") or (
             env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
         )
@@ -324,9 +327,3 @@ def _check_url(url: str, key: str) -> None:
         raise ConfigError(key, f"{tables.show(redact.redact(url))} is not an http:// or https:// URL")
     if parts.password is not None:
         raise ConfigError(key, "credentials in the URL are not allowed (value redacted); use [sources.auth]")
-
-
-def _check_s3_uri(uri: str) -> None:
-    parts = urlsplit(uri)
-    if not parts.netloc or parts.query or parts.fragment or ".." in parts.path.split("/"):
-        raise ConfigError("output_dir", f"{tables.show(uri)} is not s3://bucket or s3://bucket/prefix")

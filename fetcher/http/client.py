@@ -12,17 +12,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import urllib3.exceptions
 
 from fetcher import __version__
-from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
 from fetcher.http.deadline import Deadline
 from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
@@ -50,6 +49,29 @@ class Response:
     content: bytes = field(repr=False)
 
 
+class RetrySettings(Protocol):
+    max_attempts: int
+    max_wait_s: float
+
+
+class Endpoint(Protocol):
+    """What the client needs to know of a source: a configured source (`config.Source`) is one."""
+
+    name: str
+    url: str
+    method: str
+    headers: Mapping[str, str]
+    body: Mapping[str, Any] | None
+    timeout_s: float
+    run_timeout_s: float
+    max_response_mb: float
+    retry: RetrySettings
+    auth: Any  # an auth kind of fetcher.http.auth, or None
+
+    @property
+    def max_response_bytes(self) -> int: ...
+
+
 class _Session(requests.Session):
     """A session that also drops the source's secret headers when a redirect changes host.
 
@@ -68,7 +90,7 @@ class _Session(requests.Session):
 class Client:
     """Fetches pages for one source within one run. Use as a context manager."""
 
-    def __init__(self, source: Source, deadline: Deadline) -> None:
+    def __init__(self, source: Endpoint, deadline: Deadline) -> None:
         self.source = source
         self.deadline = deadline
         self.attempts = 0

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fetcher.config.model import Config
 from fetcher.errors import ConfigError
 from fetcher.logs import quote
+from fetcher.storage import is_remote
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def prepare(
     and the error logged in one line.
     """
     check_environment(environ)
-    if config is not None and not config.output_dir.startswith("s3://") and os.path.isdir(config.output_dir):
+    if config is not None and not is_remote(config.output_dir) and os.path.isdir(config.output_dir):
         output_dir = config.output_dir  # the job writes there: its owner is the job's user
     user = job_user(output_dir, environ)
     if user.hand_over:

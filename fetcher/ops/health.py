@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from fetcher.config import schedule
 from fetcher.config.model import Config, Source
 from fetcher.run import history
-from fetcher.storage.local import Storage, open_storage
+from fetcher.storage import open_storage
+from fetcher.storage.local import Storage
 
 STALE_AFTER_INTERVALS = 2
 
@@ -30,7 +31,7 @@ class Report:
 
 def check(config: Config, *, now: datetime, started_at: datetime, scheduler_running: bool) -> Report:
     """Judge the container: the scheduler runs and every source is fresh."""
-    storage = open_storage(config)
+    storage = open_storage(config.output_dir, config.s3_endpoint_url)
     problems = [] if scheduler_running else ["cron is not running"]
     for source in config.sources:
         problem = _problem(storage, source, now, started_at)
@@ -43,7 +44,7 @@ def check(config: Config, *, now: datetime, started_at: datetime, scheduler_runn
 
 def due(config: Config, now: datetime) -> list[Source]:
     """The sources whose last success is older than one interval, or that never succeeded."""
-    storage = open_storage(config)
+    storage = open_storage(config.output_dir, config.s3_endpoint_url)
     result = []
     for source in config.sources:
         last = history.last_success(storage, source.name)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from fetcher.config import schedule
 from fetcher.config.model import Config
 from fetcher.run import history
-from fetcher.storage.local import open_storage
+from fetcher.storage import open_storage
 
 _HEADER = ("SOURCE", "LAST RUN (UTC)", "STATUS", "RECORDS", "FILES", "NEXT RUN")
 
@@ -15,7 +15,7 @@ _HEADER = ("SOURCE", "LAST RUN (UTC)", "STATUS", "RECORDS", "FILES", "NEXT RUN")
 def render(config: Config, now: datetime | None = None) -> str:
     """One row per source, aligned, with a header."""
     now = now or datetime.now(UTC)
-    storage = open_storage(config)
+    storage = open_storage(config.output_dir, config.s3_endpoint_url)
     rows = [_HEADER]
     for source in config.sources:
         last = history.latest(storage, source.name)

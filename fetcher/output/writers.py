@@ -18,6 +18,7 @@ import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol
 
@@ -26,11 +27,21 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fetcher.records.schema import conform
-from fetcher.run.history import WrittenFile
 from fetcher.storage.local import Staged, Storage, output_errors
 
 ROW_GROUP_ROWS = 128 * 1024
 _QUEUED_PAGES = 4
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A published file, as the run record lists it."""
+
+    path: str
+    format: str
+    rows: int
+    bytes: int
+    sha256: str
 
 
 class _HashingFile:

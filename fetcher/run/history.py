@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fetcher.errors import FetcherError, FetchError
+from fetcher.output.writers import WrittenFile
 from fetcher.redact import redact
 from fetcher.storage.local import Storage
 
@@ -17,17 +18,6 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 RUNNING = "running"
 _RECORD_NAME = re.compile(r"\d{8}T\d{6}Z\.json")
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    """A published file, as the run record lists it."""
-
-    path: str
-    format: str
-    rows: int
-    bytes: int
-    sha256: str
 
 
 def run_id(started: datetime) -> str:

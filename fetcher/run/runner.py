@@ -26,7 +26,8 @@ from fetcher.records import flatten as records
 from fetcher.records import schema
 from fetcher.redact import redact
 from fetcher.run import history, lock, state
-from fetcher.storage.local import Storage, open_storage
+from fetcher.storage import open_storage
+from fetcher.storage.local import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def run(config: Config, source: Source) -> history.RunRecord:
     Expected failures (FetcherError) end in a failed run record, not an exception. Anything else
     is a bug, or a signal: the run record still says failed, and the exception propagates.
     """
-    storage = open_storage(config)
+    storage = open_storage(config.output_dir, config.s3_endpoint_url)
     with closing(storage), lock.hold(storage.lock_path(f"{source.name}/.lock"), source.name):
         removed = storage.remove_temps(source.name)
         if removed:
@@ -171,7 +172,7 @@ def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
     would write for it, and its number of records. Writes nothing."""
     params = dict(source.params)
     if source.incremental is not None:
-        with closing(open_storage(config)) as storage:
+        with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
             cursor = state.load_cursor(storage, source.name, source.incremental)
         if cursor is not None:
             params[source.incremental.param] = state.as_param(cursor)

@@ -1,1 +1,40 @@
-"""Storage: where files land under output_dir, locally or on S3, always atomically."""
+"""Storage: where files land under output_dir, locally or on S3, always atomically.
+
+This module is the one place that tells the backends apart by the scheme of `output_dir`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from fetcher.storage.local import Storage
+
+S3_SCHEME = "s3"
+
+
+def is_remote(output_dir: str) -> bool:
+    """Whether `output_dir` is an object store (`s3://bucket/prefix`) rather than a directory."""
+    return urlsplit(output_dir).scheme == S3_SCHEME
+
+
+def check_output_dir(output_dir: str) -> None:
+    """Raise ValueError saying what is wrong unless `output_dir` names a usable location."""
+    if not output_dir:
+        raise ValueError("must not be empty")
+    if is_remote(output_dir):
+        parts = urlsplit(output_dir)
+        if not parts.netloc or parts.query or parts.fragment or ".." in parts.path.split("/"):
+            raise ValueError("is not s3://bucket or s3://bucket/prefix")
+
+
+def open_storage(output_dir: str, s3_endpoint_url: str | None = None) -> Storage:
+    """The storage for `output_dir`: a directory, or `s3://bucket/prefix` (at `s3_endpoint_url`)."""
+    if is_remote(output_dir):
+        from fetcher.storage.s3 import S3Storage
+
+        return S3Storage(output_dir, s3_endpoint_url)
+    from fetcher.storage.local import LocalStorage
+
+    return LocalStorage(output_dir)

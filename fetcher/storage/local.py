@@ -19,12 +19,9 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from fetcher.errors import OutputError
-
-if TYPE_CHECKING:
-    from fetcher.config.model import Config
 
 TEMP_PATTERN = re.compile(r"\..+\.tmp")
 
@@ -180,15 +177,6 @@ class LocalStorage:
 
     def close(self) -> None:
         """Nothing to release locally."""
-
-
-def open_storage(config: Config) -> Storage:
-    """The storage for the configuration's `output_dir`: a directory, or `s3://bucket/prefix`."""
-    if config.output_dir.startswith("s3://"):
-        from fetcher.storage.s3 import S3Storage
-
-        return S3Storage(config.output_dir, config.s3_endpoint_url)
-    return LocalStorage(config.output_dir)
 
 
 def _fsync_directory(directory: str) -> None:

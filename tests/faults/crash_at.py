@@ -2,9 +2,9 @@
 
     python -m tests.faults.crash_at [--crash MODULE:FUNCTION] [--clock 2026-11-21T10:00:00Z] -- run --config C
 
-`--crash fetcher.state:save_cursor` makes the process SIGKILL itself, like a power cut, at the
+`--crash fetcher.run.state:save_cursor` makes the process SIGKILL itself, like a power cut, at the
 moment the run calls that function (after its files are published, before the state moves);
-`--crash fetcher.storage:LocalStorage.publish@2` at the second call of that method.
+`--crash fetcher.storage.local:LocalStorage.publish@2` at the second call of that method.
 `--clock` sets the second the run believes it starts in, which names its run and its files. The
 fetcher's code is not modified.
 """
@@ -41,12 +41,12 @@ def crash_at(target: str) -> None:
 
 
 def freeze_clock(iso: str) -> None:
-    """Make `fetcher.runner`'s clock start at `iso` (UTC) now, and run on from there.
+    """Make `fetcher.run.runner`'s clock start at `iso` (UTC) now, and run on from there.
 
     The run starts, and is named, in that second (unless it finds the second taken and waits
     for the next one, as it would with a real clock).
     """
-    import fetcher.runner
+    import fetcher.run.runner
 
     start = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC)
     offset = start - datetime.now(UTC)

@@ -64,7 +64,7 @@ def test_crash_before_state_rerun_repeats_records_never_skips(
     config = harness.config(server.url("/items"))
     first, second = _second(10), _second(11)
 
-    crashed = _crash_run(harness, config, "--crash", "fetcher.state:save_cursor", "--clock", first)
+    crashed = _crash_run(harness, config, "--crash", "fetcher.run.state:save_cursor", "--clock", first)
 
     assert crashed.returncode == -9, crashed.stderr
     assert disk.snapshot(harness.out)[f"{h.NAME}/_state.json"] == earlier[f"{h.NAME}/_state.json"]
@@ -98,7 +98,7 @@ def test_crash_between_publishes_published_file_complete(harness: Workspace, ser
     server.route("/items", _since([{"seq": n, "name": f"n{n}"} for n in range(1, 101)]))
     config = harness.config(server.url("/items"))
 
-    crashed = _crash_run(harness, config, "--crash", "fetcher.storage:os.replace@2")
+    crashed = _crash_run(harness, config, "--crash", "fetcher.storage.local:os.replace@2")
 
     assert crashed.returncode == -9, crashed.stderr
     (published,) = disk.data_files(harness.out)
@@ -111,7 +111,7 @@ def test_crash_before_run_record_state_not_advanced(
     server.route("/items", _since([*EARLIER_RECORDS, {"seq": 4, "name": "four"}]))
     config = harness.config(server.url("/items"))
 
-    crashed = _crash_run(harness, config, "--crash", "fetcher.runs:save")
+    crashed = _crash_run(harness, config, "--crash", "fetcher.run.history:save")
 
     assert crashed.returncode == -9, crashed.stderr
     assert _seqs(harness.out)[4] == 1, "the data files were published before the crash"
@@ -128,7 +128,7 @@ def test_crash_after_publish_rerun_same_second_keeps_published_files(
     config = harness.config(server.url("/items"))
     second = _second(10)
 
-    crashed = _crash_run(harness, config, "--crash", "fetcher.runs:save", "--clock", second)
+    crashed = _crash_run(harness, config, "--crash", "fetcher.run.history:save", "--clock", second)
     assert crashed.returncode == -9, crashed.stderr
     published = disk.snapshot(harness.out)
     served.append({"seq": 6, "name": "six"})

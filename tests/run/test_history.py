@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fetcher import redact
 from fetcher.errors import FetchError
+from fetcher.output.writers import WrittenFile
 from fetcher.run import history
-from fetcher.run.history import WrittenFile
 from fetcher.storage.local import LocalStorage
 
 STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)

@@ -220,7 +220,7 @@ def test_cli_run_into_s3_with_standard_aws_variables(
     s3, name = bucket
     env = {
         "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",

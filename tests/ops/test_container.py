@@ -103,7 +103,7 @@ def test_render_crontab_one_line_per_source_at_its_schedule(write_config: Callab
 
 
 def test_default_crontab_runs_fetch_data_hourly() -> None:
-    text = (Path(__file__).resolve().parent.parent / "crontab").read_text()
+    text = (Path(__file__).resolve().parents[2] / "crontab").read_text()
 
     (job,) = [
         line for line in text.splitlines() if line and not line.startswith("#") and "=" not in line.split()[0]
