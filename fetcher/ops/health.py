@@ -16,7 +16,7 @@ from fetcher.config import schedule
 from fetcher.config.model import Config, Source
 from fetcher.run import history
 from fetcher.storage import open_storage
-from fetcher.storage.local import Storage
+from fetcher.storage.base import Storage
 
 STALE_AFTER_INTERVALS = 2
 
@@ -49,7 +49,7 @@ def due(config: Config, now: datetime) -> list[Source]:
     for source in config.sources:
         last = history.last_success(storage, source.name)
         interval = schedule.interval_at(source.schedule, now)
-        if last is None or now - _finished(last) > interval:
+        if last is None or now - last.ended_at > interval:
             result.append(source)
     return result
 
@@ -83,19 +83,14 @@ def _problem(storage: Storage, source: Source, now: datetime, started_at: dateti
         if now - started_at > allowed:
             return f"no run yet, {_ago(now - started_at)} after start (allowed {_ago(allowed)})"
         return None
-    if latest["status"] != history.SUCCEEDED:
-        error = (latest.get("error") or {}).get("message", "unknown error")
-        return f"last run {latest['run_id']} failed: {error}"
-    age = now - _finished(latest)
+    if latest.status != history.SUCCEEDED:
+        error = latest.error.message if latest.error else "unknown error"
+        return f"last run {latest.run_id} failed: {error}"
+    age = now - latest.ended_at
     if age > allowed:
         limit = f"{_ago(allowed)} ({STALE_AFTER_INTERVALS}x its interval)"
         return f"last success {_ago(age)} ago, older than {limit}"
     return None
-
-
-def _finished(document: dict[str, object]) -> datetime:
-    stamp = str(document.get("finished_at") or document["started_at"])
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _ago(span: timedelta) -> str:

@@ -23,10 +23,10 @@ def render(config: Config, now: datetime | None = None) -> str:
         rows.append(
             (
                 source.name,
-                (last.get("finished_at") or last["started_at"]).replace("T", " ")[:19] if last else "never",
-                last["status"] if last else "-",
-                str(last.get("records", 0)) if last else "-",
-                str(len(last.get("files", []))) if last else "-",
+                f"{last.ended_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if last else "never",
+                last.status if last else "-",
+                str(last.records) if last else "-",
+                str(len(last.files)) if last else "-",
                 upcoming.strftime("%Y-%m-%d %H:%M %Z"),
             )
         )

@@ -14,7 +14,8 @@ from types import TracebackType
 
 import pyarrow as pa
 
-from fetcher.storage.local import output_errors
+from fetcher.storage import layout
+from fetcher.storage.base import output_errors
 
 
 class Spool:
@@ -63,7 +64,8 @@ class Spool:
 
     def _open_segment(self, schema: pa.Schema) -> None:
         self._close_writer()
-        path = os.path.join(self._directory, f".{self._prefix}.spool{len(self._segments)}.tmp")
+        # A temporary name: a run that dies leaves it for the next run's clean-up.
+        path = os.path.join(self._directory, layout.temp_name(self._prefix, f"spool{len(self._segments)}"))
         self._segments.append(path)
         self._sink = pa.OSFile(path, "wb")
         self._writer = pa.ipc.new_file(self._sink, schema)

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fetcher.records.schema import conform
-from fetcher.storage.local import Staged, Storage, output_errors
+from fetcher.storage.base import Staged, Storage, output_errors
 
 ROW_GROUP_ROWS = 128 * 1024
 _QUEUED_PAGES = 4

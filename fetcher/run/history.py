@@ -1,28 +1,60 @@
-"""Run records: one JSON document per run, success or failure, in `{output_dir}/{name}/_runs/`."""
+"""Run records: one JSON document per run, success or failure, in the source's `_runs/` directory.
+
+A `RunRecord` is built up while its run goes, saved once when it ends, and read back as a
+`RunRecord` (msgspec converts the JSON document into the dataclasses, checking every type).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fetcher.errors import FetcherError, FetchError
+import msgspec
+
+from fetcher.errors import FetcherError, FetchError, OutputError
 from fetcher.output.writers import WrittenFile
 from fetcher.redact import redact
-from fetcher.storage.local import Storage
+from fetcher.storage import layout
+from fetcher.storage.base import Storage
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 RUNNING = "running"
-_RECORD_NAME = re.compile(r"\d{8}T\d{6}Z\.json")
 
 
-def run_id(started: datetime) -> str:
-    """`20261121T100000Z`: the run's start, in UTC, to the second; it also names the files."""
-    return started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+@dataclass(frozen=True)
+class RunError:
+    """Why a run failed: the error's type, its redacted message, the HTTP status if there was one.
+
+    `bug` marks an unexpected exception (not a FetcherError): a fault of the fetcher, not the API.
+    """
+
+    type: str
+    message: str
+    status: int | None = None
+    bug: bool = False
+
+    @classmethod
+    def of(cls, error: BaseException) -> RunError:
+        status = error.status if isinstance(error, FetchError) else None
+        return cls(
+            type(error).__name__,
+            redact(str(error) or repr(error)),
+            status=status,
+            bug=not isinstance(error, FetcherError),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as the run record holds it: `status` and `bug` only when they say something."""
+        document: dict[str, Any] = {"type": self.type, "message": self.message}
+        if self.status is not None:
+            document["status"] = self.status
+        if self.bug:
+            document["bug"] = True
+        return document
 
 
 @dataclass
@@ -42,12 +74,17 @@ class RunRecord:
     columns: dict[str, str] = field(default_factory=dict)
     files: list[WrittenFile] = field(default_factory=list)
     cursor: Any = None
-    error: dict[str, Any] | None = None
-    _clock: float = field(default_factory=time.monotonic, repr=False)
+    error: RunError | None = None
+    _clock: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
-        return run_id(self.started_at)
+        return layout.run_id(self.started_at)
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the run finished, or, for a run that never did, when it started."""
+        return self.finished_at or self.started_at
 
     def finish(self, error: BaseException | None = None) -> None:
         self.finished_at = datetime.now(UTC)
@@ -56,48 +93,77 @@ class RunRecord:
             self.status = SUCCEEDED
             return
         self.status = FAILED
-        self.error = {"type": type(error).__name__, "message": redact(str(error) or repr(error))}
-        if isinstance(error, FetchError) and error.status is not None:
-            self.error["status"] = error.status
-        if not isinstance(error, FetcherError):
-            self.error["bug"] = True
+        self.error = RunError.of(error)
 
     def to_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {"run_id": self.run_id}
-        for item in dataclasses.fields(self):
-            if not item.name.startswith("_"):
-                document[item.name] = getattr(self, item.name)
-        document["started_at"] = _iso(self.started_at)
-        document["finished_at"] = _iso(self.finished_at) if self.finished_at else None
-        document["files"] = [dataclasses.asdict(written) for written in self.files]
-        return document
+        """The record as its JSON document holds it, keys in this order."""
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "started_at": _iso(self.started_at),
+            "status": self.status,
+            "finished_at": _iso(self.finished_at) if self.finished_at else None,
+            "duration_s": self.duration_s,
+            "pages": self.pages,
+            "records": self.records,
+            "duplicates_dropped": self.duplicates_dropped,
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "columns": self.columns,
+            "files": [dataclasses.asdict(written) for written in self.files],
+            "cursor": self.cursor,
+            "error": self.error.to_json() if self.error else None,
+        }
+
+    @classmethod
+    def from_json(cls, document: Any) -> RunRecord:
+        """The record a JSON document (as `to_json` writes it) holds; ValueError if it is not one."""
+        try:
+            return msgspec.convert(document, cls)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"not a run record: {exc}") from None
 
 
 def save(storage: Storage, record: RunRecord) -> str:
     """Publish `record` atomically; return its path relative to output_dir."""
-    relpath = f"{record.source}/_runs/{record.run_id}.json"
+    relpath = layout.run_record(record.source, record.run_id)
     storage.write_json(relpath, record.to_json())
     return relpath
 
 
 def exists(storage: Storage, source: str, started: datetime) -> bool:
-    return f"{run_id(started)}.json" in storage.list(f"{source}/_runs")
+    """Whether a run of `source` that started in that second has a run record."""
+    return layout.run_id(started) in _run_ids(storage, source)
 
 
-def latest(storage: Storage, source: str) -> dict[str, Any] | None:
+def latest(storage: Storage, source: str) -> RunRecord | None:
     """The newest run record of `source`, or None before its first run."""
-    names = [name for name in storage.list(f"{source}/_runs") if _RECORD_NAME.fullmatch(name)]
-    return storage.read_json(f"{source}/_runs/{names[-1]}") if names else None
+    runs = _run_ids(storage, source)
+    return _load(storage, layout.run_record(source, runs[-1])) if runs else None
 
 
-def last_success(storage: Storage, source: str) -> dict[str, Any] | None:
+def last_success(storage: Storage, source: str) -> RunRecord | None:
     """The newest successful run record of `source`, or None."""
-    names = [name for name in storage.list(f"{source}/_runs") if _RECORD_NAME.fullmatch(name)]
-    for name in reversed(names):
-        document = storage.read_json(f"{source}/_runs/{name}")
-        if document and document.get("status") == SUCCEEDED:
-            return document
+    for run in reversed(_run_ids(storage, source)):
+        record = _load(storage, layout.run_record(source, run))
+        if record is not None and record.status == SUCCEEDED:
+            return record
     return None
+
+
+def _run_ids(storage: Storage, source: str) -> list[str]:
+    """The runs of `source` that have a record, oldest first (run ids sort by time)."""
+    return [run for name in storage.list(layout.runs_dir(source)) if (run := layout.run_of_record(name))]
+
+
+def _load(storage: Storage, relpath: str) -> RunRecord | None:
+    document = storage.read_json(relpath)
+    if document is None:
+        return None
+    try:
+        return RunRecord.from_json(document)
+    except ValueError as exc:
+        raise OutputError(f"cannot read {storage}/{relpath}: {exc}") from None
 
 
 def _iso(moment: datetime) -> str:

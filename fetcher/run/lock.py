@@ -1,4 +1,4 @@
-"""The per-source lock: an exclusive `flock` on `{output_dir}/{name}/.lock`, holding the pid."""
+"""The per-source lock: an exclusive `flock` on the source's lock file (the workspace's), holding the pid."""
 
 from __future__ import annotations
 

@@ -1,33 +1,26 @@
-"""A run of one source: lock, fetch every page, write the files, then the run record and state.
+"""A run of one source: its lock, its run record, the pipeline, then the record and the state.
 
 Order matters for safety. Data files are published first, then the run record, then the state: a
-crash at any point leaves complete files or none, and state never runs ahead of the files.
+crash at any point leaves complete files or none, and state never runs ahead of the files. The
+pipeline itself (pages in, files out) is `fetcher.run.pipeline`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
 
 from fetcher.config.model import Config, Source
-from fetcher.errors import DeadlineExceeded, FetcherError, FetchError, RecordsError
+from fetcher.errors import FetcherError
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
-from fetcher.http.decode import NotJson, decode
 from fetcher.logs import quote
-from fetcher.output.spool import Spool
-from fetcher.output.writers import Streamer, write_files
-from fetcher.pagination import kinds as pagination
-from fetcher.pagination.kinds import Page, PageRequest
-from fetcher.records import flatten as records
-from fetcher.records import schema
 from fetcher.redact import redact
-from fetcher.run import history, lock, state
-from fetcher.storage import open_storage
-from fetcher.storage.local import Storage
+from fetcher.run import history, lock, pipeline, state
+from fetcher.storage import layout, open_storage, open_workspace
+from fetcher.storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +32,8 @@ def run(config: Config, source: Source) -> history.RunRecord:
     is a bug, or a signal: the run record still says failed, and the exception propagates.
     """
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
-    with closing(storage), lock.hold(storage.lock_path(f"{source.name}/.lock"), source.name):
+    workspace = open_workspace(config.output_dir)
+    with closing(storage), closing(workspace), lock.hold(workspace.lock_path(source.name), source.name):
         removed = storage.remove_temps(source.name)
         if removed:
             logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
@@ -49,7 +43,7 @@ def run(config: Config, source: Source) -> history.RunRecord:
         )
         advance = False
         try:
-            advance = _fetch_and_write(storage, source, record)
+            advance = pipeline.fetch_and_write(storage, workspace.scratch_dir(source.name), source, record)
         except FetcherError as exc:
             record.finish(exc)
         except BaseException as exc:
@@ -66,6 +60,19 @@ def run(config: Config, source: Source) -> history.RunRecord:
     return record
 
 
+def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
+    """Fetch the first page of `source` as a run would, and return the columns and types a run
+    would write for it, and its number of records. Writes nothing."""
+    cursor = None
+    if source.incremental is not None:
+        with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
+            cursor = pipeline.load_cursor(storage, source)
+    request = source.pagination.first(pipeline.first_request(source, cursor))
+    with Client(source, Deadline.after(source.run_timeout_s)) as client:
+        page = pipeline.page_fetcher(client, source)(request)
+    return pipeline.columns(page, source.name), page.record_count
+
+
 def _advance_state(storage: Storage, source: Source, record: history.RunRecord) -> None:
     """Save the run's cursor, last: a crash before it repeats the run's records, never skips any."""
     assert source.incremental is not None
@@ -74,114 +81,6 @@ def _advance_state(storage: Storage, source: Source, record: history.RunRecord) 
     except FetcherError as exc:
         record.finish(FetcherError(f"the files were published, but the state was not saved: {exc}"))
         _save(storage, record)
-
-
-def _fetch_and_write(storage: Storage, source: Source, record: history.RunRecord) -> bool:
-    """Fetch every page and publish the files; True when the state should advance to record.cursor."""
-    deadline = Deadline.after(source.run_timeout_s)
-    incremental = source.incremental
-    params = dict(source.params)
-    tracker = None
-    if incremental is not None:
-        cursor = state.load_cursor(storage, source.name, incremental)
-        if cursor is not None:
-            params[incremental.param] = state.as_param(cursor)
-        tracker = state.CursorTracker(incremental.cursor_field, cursor)
-    dedupe = records.Deduplicator(incremental.primary_key if incremental else ())
-    unifier = schema.Unifier(source.name)
-    stamp = record.run_id
-    date = record.started_at.strftime("%Y-%m-%d")
-    targets = {fmt: f"{source.name}/date={date}/{source.name}_{stamp}.{fmt}" for fmt in source.formats}
-
-    observe = tracker
-    with (
-        Client(source, deadline) as client,
-        Spool(storage.scratch_dir(source.name), f"{source.name}_{stamp}") as spool,
-        Streamer(storage, targets, observe) as streamer,
-    ):
-        pages = pagination.walk(source.pagination, PageRequest(source.url, params), _fetcher(client, source))
-        try:
-            for page in pages:
-                table = records.to_table(dedupe(page.records), exact=page.exact)
-                unifier.observe(table)
-                spool.append(table)
-                streamer.offer(table, unifier.schema)
-                record.pages += 1
-                record.records = spool.rows
-                if logger.isEnabledFor(logging.DEBUG):
-                    logger.debug(
-                        "event=page source=%s page=%d records=%d url=%s",
-                        source.name,
-                        record.pages,
-                        page.record_count,
-                        quote(redact(page.url)),
-                    )
-                if deadline.expired():
-                    raise DeadlineExceeded(
-                        f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
-                    )
-        finally:
-            record.attempts, record.retries = client.attempts, client.retries
-            record.duplicates_dropped = dedupe.dropped
-
-        run_schema = unifier.schema
-        if spool.rows == 0 or not run_schema.names:
-            what = "no records" if spool.rows == 0 else f"{spool.rows} record(s), none with a field"
-            logger.info(
-                "event=empty source=%s message=%s", source.name, quote(f"{what}; no data file written")
-            )
-            return False
-        record.columns = {item.name: str(item.type) for item in run_schema}
-        logger.info("event=schema source=%s columns=%s", source.name, quote(schema.describe(run_schema)))
-        if tracker is not None and tracker.field not in run_schema.names:
-            raise RecordsError(
-                f"cursor_field {tracker.field!r} is in no record; columns are: {', '.join(run_schema.names)}"
-            )
-        if streamer.active and streamer.schema == run_schema:
-            record.files = streamer.publish()
-        else:
-            # The schema widened after streaming began: write again, from the spool, at the end.
-            if tracker is not None:
-                tracker.reset()
-            record.files = write_files(storage, spool.tables(), run_schema, targets, observe=observe)
-
-    if tracker is None or not tracker.seen:
-        return False
-    record.cursor = tracker.value
-    return True
-
-
-def _fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
-    def fetch(request: PageRequest) -> Page:
-        response = client.get(request)
-        shown = redact(response.url)
-        try:
-            document = decode(response.content, response.headers.get("Content-Type", ""))
-        except NotJson as exc:
-            raise FetchError(shown, str(exc), status=200) from None
-        found = records.extract(document.value, source.records, shown)
-        return Page(
-            request, response.url, response.headers, document.value, found, response.content, document.exact
-        )
-
-    return fetch
-
-
-def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
-    """Fetch the first page of `source` as a run would, and return the columns and types a run
-    would write for it, and its number of records. Writes nothing."""
-    params = dict(source.params)
-    if source.incremental is not None:
-        with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
-            cursor = state.load_cursor(storage, source.name, source.incremental)
-        if cursor is not None:
-            params[source.incremental.param] = state.as_param(cursor)
-    request = source.pagination.first(PageRequest(source.url, params))
-    with Client(source, Deadline.after(source.run_timeout_s)) as client:
-        page = _fetcher(client, source)(request)
-    unifier = schema.Unifier(source.name)
-    unifier.observe(records.to_table(page.records, exact=page.exact))
-    return {item.name: str(item.type) for item in unifier.schema}, page.record_count
 
 
 def _save(storage: Storage, record: history.RunRecord) -> None:
@@ -193,7 +92,7 @@ def _save(storage: Storage, record: history.RunRecord) -> None:
 
 def _log_summary(record: history.RunRecord) -> None:
     """The one line a run ends with."""
-    error = record.error["message"] if record.error else None
+    error = record.error.message if record.error else None
     logger.log(
         logging.INFO if error is None else logging.ERROR,
         "event=run source=%s status=%s pages=%d records=%d duplicates_dropped=%d files=%d "
@@ -220,8 +119,8 @@ def _unique_start(storage: Storage, source: str) -> datetime:
     """
     while True:
         started = datetime.now(UTC).replace(microsecond=0)
-        stamp = history.run_id(started)
-        published = storage.list(f"{source}/date={started:%Y-%m-%d}")
+        stamp = layout.run_id(started)
+        published = storage.list(layout.partition(source, started))
         if not history.exists(storage, source, started) and not any(stamp in name for name in published):
             return started
         time.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)

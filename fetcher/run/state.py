@@ -1,4 +1,4 @@
-"""Incremental state: the largest cursor value committed so far, in `{name}/_state.json`.
+"""Incremental state: the largest cursor value committed so far, in the source's state file.
 
 The state advances only after the run's files are published, so a crash can repeat records in the
 next run but never skip any: delivery is at least once.
@@ -15,18 +15,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fetcher.config.model import Incremental
-from fetcher.storage.local import Storage
+from fetcher.storage import layout
+from fetcher.storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
 
-def relpath(source: str) -> str:
-    return f"{source}/_state.json"
-
-
 def load_cursor(storage: Storage, source: str, incremental: Incremental) -> Any:
     """The cursor to send: the saved one, else `initial` (None means send nothing)."""
-    document = storage.read_json(relpath(source))
+    document = storage.read_json(layout.state_file(source))
     if not document:
         return incremental.initial
     if document.get("cursor_field") != incremental.cursor_field:
@@ -47,7 +44,7 @@ def as_param(cursor: Any) -> str:
 
 def save_cursor(storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str) -> None:
     storage.write_json(
-        relpath(source),
+        layout.state_file(source),
         {
             "cursor_field": incremental.cursor_field,
             "cursor": cursor,

@@ -1,6 +1,7 @@
 """Storage: where files land under output_dir, locally or on S3, always atomically.
 
-This module is the one place that tells the backends apart by the scheme of `output_dir`.
+This module is the one place that tells the backends apart by the scheme of `output_dir`: it
+opens a run's storage (what is published) and its workspace (what stays on this host).
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from fetcher.storage.workspace import Workspace
+
 if TYPE_CHECKING:
-    from fetcher.storage.local import Storage
+    from fetcher.storage.base import Storage
 
 S3_SCHEME = "s3"
 
@@ -38,3 +41,12 @@ def open_storage(output_dir: str, s3_endpoint_url: str | None = None) -> Storage
     from fetcher.storage.local import LocalStorage
 
     return LocalStorage(output_dir)
+
+
+def open_workspace(output_dir: str) -> Workspace:
+    """The host-local workspace of runs into `output_dir`: beside the data, or under `TMPDIR` for S3."""
+    if is_remote(output_dir):
+        from fetcher.storage.s3 import bucket_path
+
+        return Workspace.temporary(bucket_path(output_dir))
+    return Workspace.beside(output_dir)

@@ -1,12 +1,8 @@
-"""Output storage: atomic publication of files under `output_dir`, and nothing outside it.
+"""Local storage: atomic publication of files under a directory, and nothing outside it.
 
-`open_storage` picks the implementation: a local directory (here), or S3 (`fetcher.s3`). Both
-publish a file only complete, keep run records and state beside the data, and remove what a
-crashed run left behind.
-
-Locally, a file is written to a dot-prefixed temporary name in its final directory, fsynced,
-renamed over its final name with `os.replace`, and the directory is fsynced: readers of the volume
-see the whole file or nothing, and dataset readers skip the temporary names (they start with `.`).
+A file is written to a dot-prefixed temporary name in its final directory, fsynced, renamed over
+its final name with `os.replace`, and the directory is fsynced: readers of the volume see the
+whole file or nothing, and dataset readers skip the temporary names (they start with `.`).
 """
 
 from __future__ import annotations
@@ -14,39 +10,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from fetcher.errors import OutputError
-
-TEMP_PATTERN = re.compile(r"\..+\.tmp")
-
-
-@dataclass(frozen=True)
-class Staged:
-    """A file being written: its temporary local path, and where it will be published."""
-
-    temp_path: str
-    relpath: str
-
-
-class Storage(Protocol):
-    """Where a run's files go, addressed by `/`-separated paths relative to `output_dir`."""
-
-    def stage(self, relpath: str) -> Staged: ...
-    def publish(self, *staged: Staged) -> None: ...
-    def discard(self, staged: Staged) -> None: ...
-    def write_json(self, relpath: str, document: Any) -> None: ...
-    def read_json(self, relpath: str) -> Any | None: ...
-    def list(self, relpath: str) -> list[str]: ...
-    def remove_temps(self, relpath: str) -> list[str]: ...
-    def lock_path(self, relpath: str) -> str: ...
-    def scratch_dir(self, relpath: str) -> str: ...
-    def close(self) -> None: ...
+from fetcher.storage import layout
+from fetcher.storage.base import Staged, json_bytes, local_path, output_errors
 
 
 class LocalStorage:
@@ -60,11 +30,7 @@ class LocalStorage:
 
     def path(self, relpath: str) -> str:
         """The absolute path of `relpath`, refusing any that resolves outside the root."""
-        root = os.path.realpath(self.root)
-        target = os.path.realpath(os.path.join(root, relpath))
-        if os.path.commonpath([root, target]) != root:
-            raise OutputError(f"refusing {relpath!r}: it resolves outside output_dir {self.root}")
-        return target
+        return local_path(self.root, relpath)
 
     def stage(self, relpath: str) -> Staged:
         """Reserve a temporary file beside `relpath`'s final name, creating its directory."""
@@ -72,7 +38,7 @@ class LocalStorage:
         directory, name = os.path.split(final)
         with output_errors(directory):
             os.makedirs(directory, exist_ok=True)
-        return Staged(os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp"), relpath)
+        return Staged(os.path.join(directory, layout.temp_name(name)), relpath)
 
     def publish(self, *staged: Staged) -> None:
         """Publish staged files together: all of them, or none.
@@ -149,31 +115,17 @@ class LocalStorage:
         except OSError as exc:
             raise OutputError(f"cannot list {self.path(relpath)}: {exc.strerror}") from None
 
-    def remove_temps(self, relpath: str) -> list[str]:
-        """Remove temporary files a crashed run left under `relpath`; return their paths."""
+    def remove_temps(self, source: str) -> list[str]:
+        """Remove the temporary files crashed runs left under `source`'s directory; return their paths."""
         removed = []
-        for directory, _, names in os.walk(self.path(relpath)):
+        for directory, _, names in os.walk(self.path(source)):
             for name in names:
-                if TEMP_PATTERN.fullmatch(name):
+                if layout.TEMP_NAME.fullmatch(name):
                     path = os.path.join(directory, name)
                     with output_errors(path):
                         os.unlink(path)
                     removed.append(path)
         return removed
-
-    def lock_path(self, relpath: str) -> str:
-        """Where the lock file for `relpath` lives (beside the data, on a local disk)."""
-        path = self.path(relpath)
-        with output_errors(os.path.dirname(path)):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        return path
-
-    def scratch_dir(self, relpath: str) -> str:
-        """A local directory for a run's own temporary files (the spool): the source's own."""
-        path = self.path(relpath)
-        with output_errors(path):
-            os.makedirs(path, exist_ok=True)
-        return path
 
     def close(self) -> None:
         """Nothing to release locally."""
@@ -188,19 +140,3 @@ def _fsync_directory(directory: str) -> None:
             raise
     finally:
         os.close(descriptor)
-
-
-@contextmanager
-def output_errors(path: str) -> Iterator[None]:
-    """Turn an OSError in the block into an OutputError naming the path and the problem."""
-    try:
-        yield
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
-
-
-def json_bytes(document: Any) -> bytes:
-    """`document` as the indented UTF-8 JSON that run records and state files hold."""
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()

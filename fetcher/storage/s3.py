@@ -4,11 +4,12 @@ pyarrow's own S3 filesystem does the work; credentials and region come from the 
 variables and files (and instance or pod roles), the endpoint from `s3_endpoint_url`.
 
 An object must never be visible unfinished under its final key. pyarrow completes an upload when
-its stream closes, even on an exception, so files are written locally, uploaded to a staging key
-under `{name}/_staging/` (readers skip `_` names), and only then copied server-side to the final
-key, which S3 makes appear whole. A crash leaves at most a staging object, which the next run of
-the source deletes; uploads cut off mid-way leave invisible multipart parts (a bucket rule that
-aborts incomplete multipart uploads clears them). Run records and state are single PUTs.
+its stream closes, even on an exception, so files are written locally (in a temporary directory of
+the storage's own), uploaded to a staging key in the source's `_staging/` (readers skip `_`
+names), and only then copied server-side to the final key, which S3 makes appear whole. A crash
+leaves at most a staging object, which the next run of the source deletes; uploads cut off mid-way
+leave invisible multipart parts (a bucket rule that aborts incomplete multipart uploads clears
+them). Run records and state are single PUTs.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from pyarrow import fs
 
 from fetcher.errors import OutputError
-from fetcher.storage.local import Staged, json_bytes, output_errors
+from fetcher.storage import layout
+from fetcher.storage.base import Staged, json_bytes, output_errors
 
 # pyarrow reads an object with a HEAD, then a ranged GET: racing an overwrite (of the state, say),
 # it can see a mix of both versions, which does not parse. The next read sees one version.
@@ -36,24 +37,22 @@ class S3Storage:
     """Objects under `s3://bucket/prefix`, addressed by `/`-separated paths relative to it."""
 
     def __init__(self, uri: str, endpoint_url: str | None) -> None:
-        parts = urlsplit(uri)
         self.uri = uri.rstrip("/")
-        self.root = f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")
+        self.root = bucket_path(uri)
         options: dict[str, Any] = {"allow_delayed_open": True}
         if endpoint_url:
             endpoint = urlsplit(endpoint_url)
             options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme)
         self.fs = fs.S3FileSystem(**options)
-        self._scratch: list[str] = []
+        self._local: str | None = None
 
     def __str__(self) -> str:
         return self.uri
 
     def stage(self, relpath: str) -> Staged:
-        """A local temporary file; `publish` uploads it."""
-        directory = self.scratch_dir(relpath.split("/", 1)[0])
+        """A local temporary file (in a directory of its own, removed by close); `publish` uploads it."""
         name = os.path.basename(self._key(relpath))
-        return Staged(os.path.join(directory, f".{name}.{uuid.uuid4().hex[:8]}.tmp"), relpath)
+        return Staged(os.path.join(self._local_dir(), layout.temp_name(name)), relpath)
 
     def publish(self, *staged: Staged) -> None:
         """Publish staged files together: all of them, or none.
@@ -61,10 +60,7 @@ class S3Storage:
         Every file is uploaded to a staging key and checked before the first is copied to its
         final key; if a copy then fails, the objects already copied are deleted again.
         """
-        staging = {
-            item: self._key(f"{item.relpath.split('/', 1)[0]}/_staging/{uuid.uuid4().hex}.partial")
-            for item in staged
-        }
+        staging = {item: self._key(layout.staging_key(item.relpath)) for item in staged}
         published: list[str] = []
         try:
             for item, key in staging.items():
@@ -107,6 +103,7 @@ class S3Storage:
             stream.write(data)
 
     def read_json(self, relpath: str) -> Any | None:
+        """The JSON document at `relpath`, or None when there is none."""
         key = self._key(relpath)
         problem: Exception | None = None
         for _ in range(_READ_ATTEMPTS):
@@ -128,9 +125,9 @@ class S3Storage:
             raise OutputError(f"cannot list s3://{key}: {exc}") from None
         return sorted(os.path.basename(info.path) for info in infos)
 
-    def remove_temps(self, relpath: str) -> list[str]:
-        """Delete the staging objects a crashed run of `relpath` (a source) left behind."""
-        staging = self._key(f"{relpath}/_staging")
+    def remove_temps(self, source: str) -> list[str]:
+        """Delete the staging objects crashed runs of `source` left behind."""
+        staging = self._key(layout.staging_dir(source))
         try:
             infos = self.fs.get_file_info(fs.FileSelector(staging, allow_not_found=True, recursive=True))
         except OSError as exc:
@@ -140,28 +137,19 @@ class S3Storage:
             self._delete(path)
         return [f"s3://{path}" for path in removed]
 
-    def lock_path(self, relpath: str) -> str:
-        """A local lock file: it serialises runs on this host (a CronJob forbids concurrency)."""
-        path = os.path.join(tempfile.gettempdir(), "fetcher-locks", quote(self.root, safe=""), relpath)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot create {os.path.dirname(path)}: {exc.strerror}") from None
-        return path
+    def close(self) -> None:
+        """Remove the local directory of staged files."""
+        if self._local is not None:
+            shutil.rmtree(self._local, ignore_errors=True)
+            self._local = None
 
-    def scratch_dir(self, relpath: str) -> str:
-        """A local temporary directory for the run's spool and staged files, removed by close()."""
-        if not self._scratch:
+    def _local_dir(self) -> str:
+        if self._local is None:
             try:
-                self._scratch.append(tempfile.mkdtemp(prefix="fetcher-"))
+                self._local = tempfile.mkdtemp(prefix="fetcher-")
             except OSError as exc:
                 raise OutputError(f"cannot create a temporary directory: {exc.strerror}") from None
-        return self._scratch[0]
-
-    def close(self) -> None:
-        for directory in self._scratch:
-            shutil.rmtree(directory, ignore_errors=True)
-        self._scratch.clear()
+        return self._local
 
     def _key(self, relpath: str) -> str:
         parts = relpath.split("/")
@@ -172,3 +160,9 @@ class S3Storage:
     def _delete(self, key: str) -> None:
         with contextlib.suppress(OSError):  # gone already, or unreachable: the next run retries
             self.fs.delete_file(key)
+
+
+def bucket_path(uri: str) -> str:
+    """`bucket/prefix` of `s3://bucket/prefix/`: what pyarrow's S3 filesystem calls its root."""
+    parts = urlsplit(uri)
+    return f"{parts.netloc}/{parts.path.strip('/')}".rstrip("/")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fetcher.config import model as config
+from fetcher.errors import FetchError
 from fetcher.ops import status
 from fetcher.run import history
 from fetcher.storage.local import LocalStorage
@@ -36,3 +37,28 @@ def test_render_shows_last_run_and_next_schedule(
     _, row = table.splitlines()
     assert row.split()[0] == "api"
     assert "succeeded" in row and " 42 " in row and "2026-11-21 10:30 UTC" in row
+
+
+def test_render_failed_run_and_never_run(
+    write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    settings = config.load(
+        str(
+            write_config(
+                'output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\n'
+                '[[sources]]\nname = "new"\nurl = "http://h/y"\n'
+            )
+        ),
+        {},
+    )
+    record = history.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 0, 7, tzinfo=UTC))
+    record.finish(FetchError("http://h/x", "HTTP 503", status=503))
+    record.finished_at = datetime(2026, 11, 21, 9, 0, 9, 500000, tzinfo=UTC)
+    history.save(LocalStorage(str(tmp_path / "out")), record)
+
+    table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+
+    _, failed, never = table.splitlines()
+    assert failed.split()[:6] == ["api", "2026-11-21", "09:00:09", "failed", "0", "0"]
+    assert never.split()[:4] == ["new", "never", "-", "-"]

@@ -308,8 +308,9 @@ class TestOutcomes:
 
         assert (
             record.status == "failed"
-            and problem in record.error["message"]
-            and URL in record.error["message"]
+            and record.error is not None
+            and problem in record.error.message
+            and URL in record.error.message
         )
         assert _files(tmp_path / "out", "*") == []
 
@@ -455,7 +456,9 @@ class TestIncremental:
         record = runner.run(settings, settings.sources[0])
 
         assert (
-            record.status == "failed" and "cursor_field 'updated' is in no record" in record.error["message"]
+            record.status == "failed"
+            and record.error is not None
+            and "cursor_field 'updated' is in no record" in record.error.message
         )
         assert not (tmp_path / "out" / "api" / "_state.json").exists()
 

@@ -197,15 +197,15 @@ def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], m
     assert storage.list("nothing/here") == []
 
 
-def test_scratch_and_locks_are_local_and_scratch_is_removed(moto_endpoint: str) -> None:
+def test_staged_files_are_local_and_removed_by_close(moto_endpoint: str) -> None:
     storage = S3Storage("s3://bucket/prefix", moto_endpoint)
 
-    scratch = storage.scratch_dir("api")
-    lock = storage.lock_path("api/.lock")
+    staged = storage.stage("api/date=2026-11-21/api_1.parquet")
+    Path(staged.temp_path).write_bytes(b"x")
     storage.close()
 
-    assert not os.path.exists(scratch)
-    assert os.path.isdir(os.path.dirname(lock))
+    assert os.path.basename(staged.temp_path).startswith(".api_1.parquet.")
+    assert not os.path.exists(os.path.dirname(staged.temp_path))
 
 
 @pytest.mark.parametrize("relpath", ["../escape", "/abs", "api//x"])
@@ -240,7 +240,7 @@ def test_cli_run_into_s3_with_standard_aws_variables(
     assert [
         path.split("/")[-1].split("_")[0] for path in _objects(s3, f"{name}/env") if path.endswith("quet")
     ] == ["api"]
-    assert os.listdir(tmp_path) == ["fetcher-locks"]  # the scratch directory was removed
+    assert os.listdir(tmp_path) == ["fetcher-locks"]  # the scratch and staging directories were removed
 
 
 def test_publish_second_copy_failing_removes_the_first(

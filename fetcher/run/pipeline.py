@@ -1,0 +1,183 @@
+"""The pipeline of one run: pages in, published files out.
+
+Each page is fetched, its records extracted, deduplicated and flattened into a table whose schema
+is unified with the run's; the table is spooled to local disk, and streamed into the files for as
+long as the run's schema holds. At the end the streamed files are published, or, when a page
+widened the schema after streaming began, the files are written again from the spool, under the
+final schema. The incremental cursor is taken from the pages as they are written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from fetcher.config.model import Source
+from fetcher.errors import DeadlineExceeded, FetchError, RecordsError
+from fetcher.http.client import Client
+from fetcher.http.deadline import Deadline
+from fetcher.http.decode import NotJson, decode
+from fetcher.logs import quote
+from fetcher.output.spool import Spool
+from fetcher.output.writers import Streamer, WrittenFile, write_files
+from fetcher.pagination import kinds as pagination
+from fetcher.pagination.kinds import Page, PageRequest
+from fetcher.records import flatten as records
+from fetcher.records import schema
+from fetcher.redact import redact
+from fetcher.run import state
+from fetcher.run.history import RunRecord
+from fetcher.storage import layout
+from fetcher.storage.base import Storage
+
+logger = logging.getLogger(__name__)
+
+
+def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: RunRecord) -> bool:
+    """Fetch every page of `source` and publish its files, filling in `record` as the run goes.
+
+    The spool lives in `scratch_dir`. Returns True when the state should advance to `record.cursor`.
+    """
+    deadline = Deadline.after(source.run_timeout_s)
+    cursor = load_cursor(storage, source)
+    tracker = state.CursorTracker(source.incremental.cursor_field, cursor) if source.incremental else None
+    targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
+    with (
+        Client(source, deadline) as client,
+        Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
+        Streamer(storage, targets, tracker) as streamer,
+    ):
+        stages = _Stages(source, spool, streamer)
+        _fetch_pages(client, first_request(source, cursor), deadline, stages, record)
+        run_schema = stages.unifier.schema
+        if not _describe(source, spool.rows, run_schema, record, tracker):
+            return False
+        record.files = _publish(storage, stages, run_schema, targets, tracker)
+    if tracker is None or not tracker.seen:
+        return False
+    record.cursor = tracker.value
+    return True
+
+
+def load_cursor(storage: Storage, source: Source) -> Any:
+    """The cursor the run sends: the saved one, else `initial`; None when there is none to send."""
+    if source.incremental is None:
+        return None
+    return state.load_cursor(storage, source.name, source.incremental)
+
+
+def first_request(source: Source, cursor: Any) -> PageRequest:
+    """The request the run starts from: the source's parameters, and the cursor if there is one."""
+    params = dict(source.params)
+    if source.incremental is not None and cursor is not None:
+        params[source.incremental.param] = state.as_param(cursor)
+    return PageRequest(source.url, params)
+
+
+def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
+    """What pagination calls for each request: fetch it, decode the body, find the records."""
+
+    def fetch(request: PageRequest) -> Page:
+        response = client.get(request)
+        shown = redact(response.url)
+        try:
+            document = decode(response.content, response.headers.get("Content-Type", ""))
+        except NotJson as exc:
+            raise FetchError(shown, str(exc), status=200) from None
+        found = records.extract(document.value, source.records, shown)
+        return Page(
+            request, response.url, response.headers, document.value, found, response.content, document.exact
+        )
+
+    return fetch
+
+
+def columns(page: Page, source: str) -> dict[str, str]:
+    """The columns and types a run would write for `page` alone."""
+    unifier = schema.Unifier(source)
+    unifier.observe(records.to_table(page.records, exact=page.exact))
+    return {item.name: str(item.type) for item in unifier.schema}
+
+
+@dataclass
+class _Stages:
+    """Where each page goes: deduplicated, flattened, unified with the run's schema, spooled, streamed."""
+
+    source: Source
+    spool: Spool
+    streamer: Streamer
+
+    def __post_init__(self) -> None:
+        incremental = self.source.incremental
+        self.dedupe = records.Deduplicator(incremental.primary_key if incremental else ())
+        self.unifier = schema.Unifier(self.source.name)
+
+    def take(self, page: Page) -> None:
+        table = records.to_table(self.dedupe(page.records), exact=page.exact)
+        self.unifier.observe(table)
+        self.spool.append(table)
+        self.streamer.offer(table, self.unifier.schema)
+
+
+def _fetch_pages(
+    client: Client, request: PageRequest, deadline: Deadline, stages: _Stages, record: RunRecord
+) -> None:
+    """Walk every page from `request` through the stages, counting them in `record`."""
+    source = stages.source
+    pages = pagination.walk(source.pagination, request, page_fetcher(client, source))
+    try:
+        for page in pages:
+            stages.take(page)
+            record.pages += 1
+            record.records = stages.spool.rows
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "event=page source=%s page=%d records=%d url=%s",
+                    source.name,
+                    record.pages,
+                    page.record_count,
+                    quote(redact(page.url)),
+                )
+            if deadline.expired():
+                raise DeadlineExceeded(
+                    f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
+                )
+    finally:
+        record.attempts, record.retries = client.attempts, client.retries
+        record.duplicates_dropped = stages.dedupe.dropped
+
+
+def _describe(
+    source: Source, rows: int, run_schema: pa.Schema, record: RunRecord, tracker: state.CursorTracker | None
+) -> bool:
+    """Log the run's schema and keep it in `record`; False when there is nothing to write."""
+    if rows == 0 or not run_schema.names:
+        what = "no records" if rows == 0 else f"{rows} record(s), none with a field"
+        logger.info("event=empty source=%s message=%s", source.name, quote(f"{what}; no data file written"))
+        return False
+    record.columns = {item.name: str(item.type) for item in run_schema}
+    logger.info("event=schema source=%s columns=%s", source.name, quote(schema.describe(run_schema)))
+    if tracker is not None and tracker.field not in run_schema.names:
+        raise RecordsError(
+            f"cursor_field {tracker.field!r} is in no record; columns are: {', '.join(run_schema.names)}"
+        )
+    return True
+
+
+def _publish(
+    storage: Storage,
+    stages: _Stages,
+    run_schema: pa.Schema,
+    targets: dict[str, str],
+    tracker: state.CursorTracker | None,
+) -> list[WrittenFile]:
+    """Publish the streamed files, or, if the schema widened after streaming began, write them anew."""
+    if stages.streamer.active and stages.streamer.schema == run_schema:
+        return stages.streamer.publish()
+    if tracker is not None:
+        tracker.reset()  # the cursor is taken again from the pages as they are written anew
+    return write_files(storage, stages.spool.tables(), run_schema, targets, observe=tracker)

@@ -1,0 +1,198 @@
+"""The pipeline of a run: the first request, pages through the stages, files streamed or rewritten."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import responses
+from responses import registries
+
+from fetcher.config import model as config
+from fetcher.config.model import Source
+from fetcher.errors import FetchError
+from fetcher.http.client import Client
+from fetcher.http.deadline import Deadline
+from fetcher.pagination.kinds import PageRequest
+from fetcher.run import pipeline, state
+from fetcher.run.history import RunRecord
+from fetcher.storage.local import LocalStorage
+
+URL = "https://api.example.com/items"
+STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
+PAGED = '[sources.pagination]\ntype = "page"\n'
+INCREMENTAL = '[sources.incremental]\ncursor_field = "t"\nparam = "since"\ninitial = "a"\n'
+
+
+@pytest.fixture
+def source_from(write_config: Callable[[str], Path]) -> Callable[[str], Source]:
+    def load(extra: str = "") -> Source:
+        text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
+        return config.load(str(write_config(text)), {}).sources[0]
+
+    return load
+
+
+def _pages(*pages: list[dict[str, Any]]) -> None:
+    """Serve `pages` in order, then an empty page that ends `page` pagination."""
+    for page in (*pages, []):
+        responses.get(URL, json={"data": page})
+
+
+def _run(tmp_path: Path, source: Source) -> tuple[bool, RunRecord]:
+    record = RunRecord(source=source.name, started_at=STARTED)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    advance = pipeline.fetch_and_write(LocalStorage(str(tmp_path / "out")), str(scratch), source, record)
+    return advance, record
+
+
+def _parquet(tmp_path: Path) -> list[dict[str, Any]]:
+    return pq.read_table(
+        tmp_path / "out" / "api" / "date=2026-11-21" / "api_20261121T100005Z.parquet"
+    ).to_pylist()
+
+
+class TestFirstRequest:
+    def test_first_request_is_the_source_params(self, source_from: Callable[[str], Source]) -> None:
+        source = source_from('params = { status = "open" }\n')
+
+        assert pipeline.first_request(source, None) == PageRequest(URL, {"status": "open"})
+
+    @pytest.mark.parametrize(("cursor", "sent"), [("2026-01-01", "2026-01-01"), (5, "5")])
+    def test_first_request_carries_the_cursor(
+        self, source_from: Callable[[str], Source], cursor: Any, sent: str
+    ) -> None:
+        source = source_from(INCREMENTAL)
+
+        assert pipeline.first_request(source, cursor).params == {"since": sent}
+        assert source.params == {}
+
+    def test_first_request_without_cursor_sends_none(self, source_from: Callable[[str], Source]) -> None:
+        assert pipeline.first_request(source_from(INCREMENTAL), None).params == {}
+
+
+class TestLoadCursor:
+    def test_load_cursor_not_incremental_is_none(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        assert pipeline.load_cursor(LocalStorage(str(tmp_path)), source_from()) is None
+
+    def test_load_cursor_saved_else_initial(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        source = source_from(INCREMENTAL)
+        storage = LocalStorage(str(tmp_path))
+        assert source.incremental is not None
+
+        assert pipeline.load_cursor(storage, source) == "a"
+        state.save_cursor(storage, "api", source.incremental, "c", "r")
+        assert pipeline.load_cursor(storage, source) == "c"
+
+
+class TestFetchAndWrite:
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_steady_schema_publishes_streamed_files_and_counts(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        _pages([{"id": 1}, {"id": 2}], [{"id": 3}])
+
+        advance, record = _run(tmp_path, source_from(PAGED))
+
+        assert advance is False
+        assert _parquet(tmp_path) == [{"id": 1}, {"id": 2}, {"id": 3}]
+        assert (record.pages, record.records, record.attempts, record.retries) == (3, 3, 3, 0)
+        assert record.columns == {"id": "int64"}
+        assert [(item.path, item.format, item.rows) for item in record.files] == [
+            ("api/date=2026-11-21/api_20261121T100005Z.parquet", "parquet", 3),
+            ("api/date=2026-11-21/api_20261121T100005Z.csv", "csv", 3),
+        ]
+        assert list((tmp_path / "scratch").iterdir()) == [], "the spool is removed"
+
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_widened_schema_rewrites_files_and_cursor_from_the_spool(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        _pages([{"id": 1, "t": "b"}], [{"id": "two", "t": "c", "extra": True}])
+
+        advance, record = _run(tmp_path, source_from(PAGED + INCREMENTAL))
+
+        assert advance is True and record.cursor == "c"
+        assert record.columns == {"id": "string", "t": "string", "extra": "bool"}
+        assert _parquet(tmp_path) == [
+            {"id": "1", "t": "b", "extra": None},
+            {"id": "two", "t": "c", "extra": True},
+        ]
+
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_cursor_never_goes_below_the_saved_one(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        source = source_from(PAGED + INCREMENTAL)
+        assert source.incremental is not None
+        state.save_cursor(LocalStorage(str(tmp_path / "out")), "api", source.incremental, "z", "r")
+        _pages([{"id": 1, "t": "b"}])
+
+        advance, record = _run(tmp_path, source)
+
+        assert advance is True and record.cursor == "z"
+        assert responses.calls[0].request.params == {"since": "z", "page": "1"}
+
+    @responses.activate
+    def test_no_records_writes_nothing_and_does_not_advance(
+        self, source_from: Callable[[str], Source], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.INFO)
+        responses.get(URL, json={"data": [{}, {}]})
+
+        advance, record = _run(tmp_path, source_from(INCREMENTAL))
+
+        assert advance is False and record.files == [] and record.columns == {}
+        assert record.records == 2
+        assert "no data file written" in caplog.text and "2 record(s), none with a field" in caplog.text
+        assert [path for path in (tmp_path / "out").rglob("*") if path.is_file()] == []
+
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_record_counts_survive_a_failure(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        responses.get(URL, json={"data": [{"id": 1, "t": "a"}, {"id": 1, "t": "a"}]})
+        responses.get(URL, status=404)
+        source = source_from(PAGED + INCREMENTAL + 'primary_key = "id"\n')
+        record = RunRecord(source=source.name, started_at=STARTED)
+
+        with pytest.raises(FetchError):
+            pipeline.fetch_and_write(LocalStorage(str(tmp_path)), str(tmp_path), source, record)
+
+        assert (record.pages, record.records, record.duplicates_dropped, record.attempts) == (1, 1, 1, 2)
+        assert [path for path in tmp_path.rglob("*") if path.is_file()] == [tmp_path / "fetcher.toml"]
+
+
+class TestProbeParts:
+    @responses.activate
+    def test_page_fetcher_non_json_is_fetch_error_with_status_200(
+        self, source_from: Callable[[str], Source]
+    ) -> None:
+        responses.get(URL, body="<html>")
+        source = source_from()
+
+        with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
+            pipeline.page_fetcher(client, source)(PageRequest(URL, {}))
+
+        assert caught.value.status == 200 and "not JSON" in str(caught.value)
+
+    @responses.activate
+    def test_columns_of_one_page(self, source_from: Callable[[str], Source]) -> None:
+        responses.get(URL, body=json.dumps({"data": [{"v": 1, "g": {"x": "a"}}, {"v": 2.5}]}))
+        source = source_from()
+
+        with Client(source, Deadline.after(30)) as client:
+            page = pipeline.page_fetcher(client, source)(PageRequest(URL, {}))
+
+        assert pipeline.columns(page, "api") == {"v": "double", "g.x": "string"}
