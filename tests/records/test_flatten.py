@@ -53,13 +53,13 @@ def _types(table: pa.Table) -> dict[str, str]:
 
 
 class TestToTable:
-    def test_to_table_flattens_nested_objects_to_dotted_columns(self) -> None:
+    def test_to_table_flattens_nested_objects_to_double_underscore_columns(self) -> None:
         table = to_table([{"id": 1, "geo": {"lat": 1.5, "city": {"name": "Oslo"}}}, {"id": 2}])
 
-        assert table.column_names == ["id", "geo.lat", "geo.city.name"]
+        assert table.column_names == ["id", "geo__lat", "geo__city__name"]
         assert table.to_pylist() == [
-            {"id": 1, "geo.lat": 1.5, "geo.city.name": "Oslo"},
-            {"id": 2, "geo.lat": None, "geo.city.name": None},
+            {"id": 1, "geo__lat": 1.5, "geo__city__name": "Oslo"},
+            {"id": 2, "geo__lat": None, "geo__city__name": None},
         ]
 
     def test_to_table_lists_become_compact_json_text(self) -> None:
@@ -98,10 +98,10 @@ class TestToTable:
         table = _as_run([{"v": {"a": 1}}, {"v": "x"}, {"v": {}}, {"v": None}])
 
         assert table.to_pylist() == [
-            {"v.a": 1, "v": None},
-            {"v.a": None, "v": "x"},
-            {"v.a": None, "v": "{}"},
-            {"v.a": None, "v": None},
+            {"v__a": 1, "v": None},
+            {"v__a": None, "v": "x"},
+            {"v__a": None, "v": "{}"},
+            {"v__a": None, "v": None},
         ]
 
     def test_to_table_nan_and_infinity_kept_in_float_column(self) -> None:
@@ -119,7 +119,7 @@ class TestToTable:
         table = _as_run([{"id": 1, "meta": {}}, {"id": 2, "meta": None}, {"id": 3, "meta": {"a": 1}}])
 
         assert table.column("meta").to_pylist() == ["{}", None, None]
-        assert table.column("meta.a").to_pylist() == [None, None, 1]
+        assert table.column("meta__a").to_pylist() == [None, None, 1]
 
     def test_to_table_objects_below_max_depth_stay_json_text(self) -> None:
         deep: dict[str, object] = {"leaf": 1}
@@ -129,7 +129,7 @@ class TestToTable:
         table = to_table([deep])
 
         (name,) = table.column_names
-        assert name == ".".join(["k"] * MAX_DEPTH)
+        assert name == "__".join(["k"] * MAX_DEPTH)
         assert json.loads(table.column(name)[0].as_py()) == _unwrap(deep, MAX_DEPTH)
 
     def test_to_table_unicode_keys(self) -> None:
@@ -140,9 +140,14 @@ class TestToTable:
 
         assert (table.num_rows, table.num_columns) == (3, 0)
 
-    def test_to_table_dotted_key_colliding_with_nested_is_refused(self) -> None:
-        with pytest.raises(RecordsError, match=r"both flatten to the column 'a\.b'"):
-            to_table([{"a.b": 1, "a": {"b": 2}}])
+    def test_to_table_separator_key_colliding_with_nested_is_refused(self) -> None:
+        with pytest.raises(RecordsError, match=r"both land on the column 'a__b': a\.b and a__b"):
+            to_table([{"a": {"b": 2}, "a__b": 1}])
+
+    def test_to_table_dotted_key_next_to_nested_object_is_its_own_column(self) -> None:
+        table = to_table([{"a.b": 1, "a": {"b": 2}}])
+
+        assert table.to_pylist() == [{"a.b": 1, "a__b": 2}]
 
     def test_to_table_lone_surrogate_is_records_error(self) -> None:
         with pytest.raises(RecordsError, match="invalid unicode escape"):
