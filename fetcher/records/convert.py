@@ -111,6 +111,9 @@ def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType) -> Any:
         # A declared timestamp without an offset is read as UTC (an inferred one always has one).
         has_offset = pc.fill_null(pc.match_substring_regex(column, _OFFSET), True)
         column = pc.if_else(has_offset, column, pc.binary_join_element_wise(column, "Z", ""))
+    if pa.types.is_decimal(target) and pa.types.is_integer(source):
+        # Arrow checks an int64's widest value against the precision; the digits are what count.
+        column = pc.cast(column, pa.string())
     return pc.cast(column, target)
 
 

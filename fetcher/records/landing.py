@@ -11,7 +11,9 @@ zero (`2025-03-01T10:00:00.500000Z`). Dates are `YYYY-MM-DD`, as Arrow's CSV wri
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,8 +49,23 @@ def csv_ready(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
+def json_value(value: Any) -> Any:
+    """A landed cell as JSON can hold it (for a cursor or a run record): times as csv_ready's text,
+    decimals as their digits; anything else unchanged."""
+    if isinstance(value, datetime):
+        utc = value.tzinfo is not None
+        text = (value.astimezone(UTC) if utc else value).replace(tzinfo=None).isoformat()
+        return text + "Z" if utc else text
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 def _iso_text(column: pa.ChunkedArray, utc: bool) -> pa.ChunkedArray:
     # strftime's %S holds the microseconds for a timestamp[us]; drop them when they are all zero.
+    column = pc.cast(column, pa.timestamp("us", "UTC" if utc else None))  # in UTC, to the microsecond
     text = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
     text = pc.replace_substring_regex(text, pattern=r"\.000000$", replacement="")
     return pc.binary_join_element_wise(text, "Z", "") if utc else text
