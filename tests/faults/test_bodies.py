@@ -147,14 +147,14 @@ def test_unusual_json_big_ints_bom_duplicates_kept(
 
     types = {item.name: item.type for item in table.schema}
     assert types["big"] == pa.string() and types["i64"] == pa.int64() and types["wide"] == pa.string()
-    assert types["dup"] == pa.string() and types["nested.k.deep"] == pa.bool_()
+    assert types["dup"] == pa.string() and types["nested__k__deep"] == pa.bool_()
     assert "nested.k" not in types, "the first duplicate of nested.k should have been dropped"
     data = table.to_pylist()[:3]
     assert [row["big"] for row in data] == ["123456789012345678901234567890", "-99999999999999999999", "5"]
     assert [row["i64"] for row in data] == [2**63 - 1, -(2**63), 0]
     assert [row["wide"] for row in data] == ["9007199254740993", "1.5", None]
     assert [row["dup"] for row in data] == ["2", "y", None]
-    assert [row["nested.k.deep"] for row in data] == [True, None, None]
+    assert [row["nested__k__deep"] for row in data] == [True, None, None]
     assert len(rows) == 3 + extra_rows
     assert [row["big"] for row in rows[:3]] == [
         "123456789012345678901234567890",
@@ -188,14 +188,14 @@ def test_unusual_json_unicode_null_columns_empty_objects_kept(
     assert table.to_pylist() == [
         {
             "名前": "値 🎉",
-            "ключ.вложенный": "é",
+            "ключ__вложенный": "é",
             "none": None,
             "meta": "{}",
             "text": "",
             "q": 'say "hi",\nok',
         },
-        {"名前": "Ω\u200b", "ключ.вложенный": None, "none": None, "meta": "{}", "text": None, "q": "\t"},
-        {"名前": None, "ключ.вложенный": None, "none": None, "meta": None, "text": None, "q": None},
+        {"名前": "Ω\u200b", "ключ__вложенный": None, "none": None, "meta": "{}", "text": None, "q": "\t"},
+        {"名前": None, "ключ__вложенный": None, "none": None, "meta": None, "text": None, "q": None},
     ]
     assert rows == table.to_pylist(), (
         'the CSV holds the same text, with an empty field for null and "" for ""'

@@ -133,7 +133,7 @@ def test_deep_nesting_parsable_written_whole(harness: Workspace, server: FaultSe
     parquet, csv_path = disk.new_data(harness.out, {})
     table = pq.read_table(parquet)
     (column,) = table.column_names
-    levels = column.split(".")
+    levels = column.split("__")
     assert set(levels) == {"a"}
     below = depth - len(levels)
     expected = '{"a":' * below + "1" + "}" * below

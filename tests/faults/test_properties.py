@@ -69,13 +69,13 @@ def _kind(value: Any) -> str:
 
 
 def _columns(rows: list[dict[str, Any]], prefix: str, out: dict[str, list[Any]]) -> None:
-    """Objects' fields become `parent.child` columns; the key's other values (and its empty
+    """Objects' fields become `parent__child` columns; the key's other values (and its empty
     objects) stay in the `parent` column, which exists only if it holds something."""
     for key in dict.fromkeys(chain.from_iterable(rows)):
         values = [row.get(key) for row in rows]
         objects = [value if isinstance(value, dict) else {} for value in values]
         if any(objects):
-            _columns(objects, f"{prefix}{key}.", out)
+            _columns(objects, f"{prefix}{key}__", out)
             values = [None if isinstance(value, dict) and value else value for value in values]
             if all(value is None for value in values):
                 continue
@@ -155,7 +155,8 @@ def _csv_same(text: str | None, kind: str, expected: Any) -> bool:
 
 KEYS = st.one_of(
     st.sampled_from(["id", "a", "b", "ключ", "名前", "x y", "é"]),
-    st.text(st.characters(exclude_characters=".", exclude_categories=("Cs",)), min_size=1, max_size=4),
+    # No "_": a key holding the separator `__` next to a nested object is a collision (tested apart).
+    st.text(st.characters(exclude_characters="_", exclude_categories=("Cs",)), min_size=1, max_size=4),
 )
 EDGE_INTS = st.sampled_from(
     [2**53, 2**53 + 1, -(2**53) - 1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**30]

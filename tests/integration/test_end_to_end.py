@@ -65,8 +65,8 @@ def flattened(record: dict[str, Any]) -> dict[str, Any]:
         "name": record["name"],
         "score": record["score"],
         "active": record["active"],
-        "geo.lat": record["geo"]["lat"],
-        "geo.lon": record["geo"]["lon"],
+        "geo__lat": record["geo"]["lat"],
+        "geo__lon": record["geo"]["lon"],
         "tags": json.dumps(record["tags"], separators=(",", ":")),
     }
 
@@ -120,7 +120,7 @@ def test_paginated_5000_records_read_back_equal(
     assert frame["score"].tolist() == [row["score"] for row in expected]
     assert frame["name"].tolist() == [row["name"] for row in expected]
     assert frame["tags"].tolist() == [row["tags"] for row in expected]
-    assert [None if pd.isna(v) else v for v in frame["geo.lon"]] == [row["geo.lon"] for row in expected]
+    assert [None if pd.isna(v) else v for v in frame["geo__lon"]] == [row["geo__lon"] for row in expected]
     assert len(api.requests) == 21  # 20 pages of 250, then the empty page that ends the run
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
 from fetcher.errors import RecordsError
+from fetcher.http.decode import decode
 from fetcher.records.flatten import MAX_DEPTH, Deduplicator, extract, to_table
+from fetcher.records.rules import DEFAULT_RULES, ColumnRules
 from fetcher.records.schema import Unifier, conform
 
 
@@ -53,13 +57,13 @@ def _types(table: pa.Table) -> dict[str, str]:
 
 
 class TestToTable:
-    def test_to_table_flattens_nested_objects_to_dotted_columns(self) -> None:
+    def test_to_table_flattens_nested_objects_to_double_underscore_columns(self) -> None:
         table = to_table([{"id": 1, "geo": {"lat": 1.5, "city": {"name": "Oslo"}}}, {"id": 2}])
 
-        assert table.column_names == ["id", "geo.lat", "geo.city.name"]
+        assert table.column_names == ["id", "geo__lat", "geo__city__name"]
         assert table.to_pylist() == [
-            {"id": 1, "geo.lat": 1.5, "geo.city.name": "Oslo"},
-            {"id": 2, "geo.lat": None, "geo.city.name": None},
+            {"id": 1, "geo__lat": 1.5, "geo__city__name": "Oslo"},
+            {"id": 2, "geo__lat": None, "geo__city__name": None},
         ]
 
     def test_to_table_lists_become_compact_json_text(self) -> None:
@@ -98,10 +102,10 @@ class TestToTable:
         table = _as_run([{"v": {"a": 1}}, {"v": "x"}, {"v": {}}, {"v": None}])
 
         assert table.to_pylist() == [
-            {"v.a": 1, "v": None},
-            {"v.a": None, "v": "x"},
-            {"v.a": None, "v": "{}"},
-            {"v.a": None, "v": None},
+            {"v__a": 1, "v": None},
+            {"v__a": None, "v": "x"},
+            {"v__a": None, "v": "{}"},
+            {"v__a": None, "v": None},
         ]
 
     def test_to_table_nan_and_infinity_kept_in_float_column(self) -> None:
@@ -119,7 +123,7 @@ class TestToTable:
         table = _as_run([{"id": 1, "meta": {}}, {"id": 2, "meta": None}, {"id": 3, "meta": {"a": 1}}])
 
         assert table.column("meta").to_pylist() == ["{}", None, None]
-        assert table.column("meta.a").to_pylist() == [None, None, 1]
+        assert table.column("meta__a").to_pylist() == [None, None, 1]
 
     def test_to_table_objects_below_max_depth_stay_json_text(self) -> None:
         deep: dict[str, object] = {"leaf": 1}
@@ -129,7 +133,7 @@ class TestToTable:
         table = to_table([deep])
 
         (name,) = table.column_names
-        assert name == ".".join(["k"] * MAX_DEPTH)
+        assert name == "__".join(["k"] * MAX_DEPTH)
         assert json.loads(table.column(name)[0].as_py()) == _unwrap(deep, MAX_DEPTH)
 
     def test_to_table_unicode_keys(self) -> None:
@@ -140,9 +144,14 @@ class TestToTable:
 
         assert (table.num_rows, table.num_columns) == (3, 0)
 
-    def test_to_table_dotted_key_colliding_with_nested_is_refused(self) -> None:
-        with pytest.raises(RecordsError, match=r"both flatten to the column 'a\.b'"):
-            to_table([{"a.b": 1, "a": {"b": 2}}])
+    def test_to_table_separator_key_colliding_with_nested_is_refused(self) -> None:
+        with pytest.raises(RecordsError, match=r"both land on the column 'a__b': a\.b and a__b"):
+            to_table([{"a": {"b": 2}, "a__b": 1}])
+
+    def test_to_table_dotted_key_next_to_nested_object_is_its_own_column(self) -> None:
+        table = to_table([{"a.b": 1, "a": {"b": 2}}])
+
+        assert table.to_pylist() == [{"a.b": 1, "a__b": 2}]
 
     def test_to_table_lone_surrogate_is_records_error(self) -> None:
         with pytest.raises(RecordsError, match="invalid unicode escape"):
@@ -191,10 +200,10 @@ class TestDeduplicator:
         assert Deduplicator([])(rows) is rows
 
 
-def _as_run(records: list[dict[str, object]]) -> pa.Table:
+def _as_run(records: list[dict[str, object]], rules: ColumnRules = DEFAULT_RULES) -> pa.Table:
     """The records as a run writes them: one page, conformed to the run's schema."""
-    unifier = Unifier("api")
-    page = to_table(records)
+    unifier = Unifier("api", rules)
+    page = to_table(records, rules=rules)
     unifier.observe(page)
     return conform(page, unifier.schema)
 
@@ -203,3 +212,113 @@ def _unwrap(document: dict[str, object], levels: int) -> object:
     for _ in range(levels):
         document = document["k"]  # type: ignore[assignment]
     return document
+
+
+class TestColumnRules:
+    def test_to_table_custom_separator(self) -> None:
+        table = to_table([{"a": {"b": 1}}], rules=ColumnRules(separator="_"))
+
+        assert table.column_names == ["a_b"]
+
+    def test_to_table_snake_case_names(self) -> None:
+        rules = ColumnRules(column_names="snake_case")
+
+        table = to_table([{"createdAt": 1, "billingAddress": {"zipCode": "x"}, "HTTPCode": 200}], rules=rules)
+
+        assert table.column_names == ["created_at", "billing_address__zip_code", "http_code"]
+
+    def test_to_table_snake_case_collision_names_both_fields(self) -> None:
+        with pytest.raises(
+            RecordsError,
+            match=r"both land on the column 'created_at': createdAt and created_at; leave one out with",
+        ):
+            to_table([{"createdAt": 1, "created_at": 2}], rules=ColumnRules(column_names="snake_case"))
+
+    def test_to_table_reserved_name_renamed(self) -> None:
+        table = to_table([{"fetch_date": "x", "_run_id": 1, "_fetched_at": True}])
+
+        assert table.column_names == ["fetch_date_", "_run_id_", "_fetched_at_"]
+        assert table.to_pylist() == [{"fetch_date_": "x", "_run_id_": 1, "_fetched_at_": True}]
+
+    def test_to_table_reserved_rename_taken_is_a_collision(self) -> None:
+        with pytest.raises(
+            RecordsError, match="both land on the column 'fetch_date_': fetch_date and fetch_date_"
+        ):
+            to_table([{"fetch_date": 1, "fetch_date_": 2}])
+
+    def test_to_table_exclude_leaf_and_whole_object(self) -> None:
+        rules = ColumnRules(exclude=("customer.email", "raw", "absent.path"))
+        records = [
+            {"id": 1, "customer": {"email": "a@b", "name": "A"}, "raw": {"x": [1]}},
+            {"id": 2, "raw": "big"},
+        ]
+
+        table = to_table(records, rules=rules)
+
+        assert table.to_pylist() == [{"id": 1, "customer__name": "A"}, {"id": 2, "customer__name": None}]
+
+    def test_to_table_exclude_names_keys_as_served(self) -> None:
+        rules = ColumnRules(column_names="snake_case", exclude=("userEmail",))
+
+        assert to_table([{"userEmail": "a@b", "userId": 1}], rules=rules).column_names == ["user_id"]
+
+    def test_to_table_declared_json_keeps_object_whole(self) -> None:
+        rules = ColumnRules(types={"address": "json"})
+        records = [{"address": {"city": "Oslo", "geo": [1, 2]}}, {"address": "unknown"}, {"address": None}]
+
+        table = to_table(records, rules=rules)
+
+        assert table.column("address").to_pylist() == ['{"city":"Oslo","geo":[1,2]}', '"unknown"', None]
+
+    def test_to_table_infer_types_off_keeps_plain_string_kind(self) -> None:
+        table = _as_run([{"t": "2025-03-01T10:00:00Z"}], ColumnRules(infer_types=False))
+
+        assert table.column("t").to_pylist() == ["2025-03-01T10:00:00Z"]
+
+    def test_to_table_inferred_timestamp_in_utc(self) -> None:
+        table = _as_run([{"t": "2025-03-01T10:00:00+01:00"}, {"t": None}])
+
+        assert _types(table) == {"t": "timestamp[us, tz=UTC]"}
+        assert table.column("t").to_pylist() == [datetime(2025, 3, 1, 9, tzinfo=UTC), None]
+
+
+class TestDecimals:
+    BODY = b'[{"price": 12.30, "rate": 0.1, "big": 1e400, "tags": [1.50, 2], "n": 7, "mix": [1.5, "x"]}]'
+
+    def test_to_table_declared_decimal_is_exact(self) -> None:
+        rules = ColumnRules(types={"price": "decimal(10,2)"})
+        records = decode(self.BODY, decimals=True).value
+
+        table = _as_run(records, rules)
+
+        assert table.schema.field("price").type == pa.decimal128(10, 2)
+        assert table.column("price").to_pylist() == [Decimal("12.30")]
+
+    def test_to_table_undeclared_floats_identical_with_decimals(self) -> None:
+        rules = ColumnRules(types={"price": "decimal(10,2)"})
+        plain = _as_run(decode(self.BODY).value, rules)
+        exact = _as_run(decode(self.BODY, decimals=True).value, rules)
+
+        for name in ("rate", "big", "n"):
+            assert exact.column(name).type == plain.column(name).type, name
+            assert exact.column(name).to_pylist() == plain.column(name).to_pylist(), name
+        assert json.loads(exact.column("tags")[0].as_py()) == [1.5, 2]
+
+    def test_to_table_decimal_values_that_do_not_fit_fail_with_url(self) -> None:
+        rules = ColumnRules(types={"price": "decimal(4,2)"})
+        page = to_table(decode(b'[{"price": 1.5}, {"price": 123.456}]', decimals=True).value, rules=rules)
+        unifier = Unifier("api", rules)
+        unifier.observe(page)
+
+        with pytest.raises(
+            RecordsError, match=r"^https://h/x: column 'price': value '123.456' does not convert"
+        ):
+            conform(page, unifier.schema, "https://h/x")
+
+    def test_deduplicator_matches_decimal_keys_like_numbers(self) -> None:
+        dedupe = Deduplicator(["id"])
+
+        assert dedupe([{"id": 1}, {"id": Decimal("1.0")}, {"id": [Decimal("2.5")]}]) == [
+            {"id": 1},
+            {"id": [Decimal("2.5")]},
+        ]

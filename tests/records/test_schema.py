@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from fetcher.errors import RecordsError
 from fetcher.records.flatten import to_table
+from fetcher.records.rules import DEFAULT_RULES, ColumnRules
 from fetcher.records.schema import Unifier, conform, describe
 
 
-def _run(*pages: list[dict[str, Any]]) -> pa.Table:
+def _run(*pages: list[dict[str, Any]], rules: ColumnRules = DEFAULT_RULES) -> pa.Table:
     """The pages as one run writes them: unified, then each conformed, then joined."""
-    tables = [to_table(page) for page in pages]
-    unifier = Unifier("api")
+    tables = [to_table(page, rules=rules) for page in pages]
+    unifier = Unifier("api", rules)
     for table in tables:
         unifier.observe(table)
     return pa.concat_tables([conform(table, unifier.schema) for table in tables])
@@ -32,6 +35,13 @@ def _run(*pages: list[dict[str, Any]]) -> pa.Table:
         pytest.param([True], [1], "string", id="bool-then-int"),
         pytest.param([2**60], [0.5], "string", id="wide-int-then-float"),
         pytest.param([2**60], [1], "int64", id="wide-int-then-int"),
+        pytest.param(["2025-03-01T10:00Z"], [None], "timestamp[us, tz=UTC]", id="timestamp-then-null"),
+        pytest.param(["2025-03-01T10:00"], ["2025-03-02 11:00:00"], "timestamp[us]", id="naive-timestamps"),
+        pytest.param(["2025-03-01"], ["2025-03-02"], "date32[day]", id="dates"),
+        pytest.param(["2025-03-01"], ["2025-03-01T10:00Z"], "string", id="date-then-timestamp"),
+        pytest.param(["2025-03-01T10:00Z"], ["2025-03-01T10:00"], "string", id="tz-then-naive"),
+        pytest.param(["2025-03-01T10:00Z"], ["later"], "string", id="timestamp-then-text"),
+        pytest.param(["2025-03-01"], [20250301], "string", id="date-then-int"),
     ],
 )
 def test_observe_joins_kinds_across_pages(first: list[Any], second: list[Any], expected: str) -> None:
@@ -118,3 +128,62 @@ def test_conform_mixed_number_text_to_double() -> None:
 
 def test_describe_lists_name_and_type() -> None:
     assert describe(pa.schema([("id", pa.int64()), ("a.b", pa.string())])) == "id:int64,a.b:string"
+
+
+def test_observe_mixed_timestamps_stay_as_they_came() -> None:
+    table = _run([{"t": "2025-03-01T10:00:00+01:00"}], [{"t": "2025-03-01"}])
+
+    assert table.column("t").to_pylist() == ["2025-03-01T10:00:00+01:00", "2025-03-01"]
+
+
+def test_observe_declared_type_wins_over_inference() -> None:
+    rules = ColumnRules(types={"id": "string", "t": "string", "n": "double", "d": "timestamp"})
+
+    table = _run([{"id": 1, "t": "2025-03-01", "n": 1, "d": "2025-03-01T10:00:00"}], [{"id": 2}], rules=rules)
+
+    assert describe(table.schema) == "id:string,t:string,n:double,d:timestamp[us, tz=UTC]"
+    assert table.to_pylist()[0] == {
+        "id": "1",
+        "t": "2025-03-01",
+        "n": 1.0,
+        "d": datetime(2025, 3, 1, 10, tzinfo=UTC),
+    }
+
+
+def test_observe_infer_types_off_keeps_strings() -> None:
+    table = _run([{"t": "2025-03-01"}], rules=ColumnRules(infer_types=False))
+
+    assert describe(table.schema) == "t:string"
+
+
+def test_observe_collision_across_pages_names_both_fields() -> None:
+    with pytest.raises(RecordsError, match=r"both land on the column 'a__b': a\.b and a__b"):
+        _run([{"a": {"b": 1}}], [{"a__b": 2}])
+
+
+def test_observe_null_parent_dropped_by_key_path() -> None:
+    table = _run([{"a": None, "a__x": 1}], [{"a": {"b": 1}}])
+
+    assert table.column_names == ["a__x", "a__b"]
+
+
+def test_observe_logs_reserved_rename_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+
+    _run([{"fetch_date": "x"}], [{"fetch_date": "y"}])
+
+    lines = [record.getMessage() for record in caplog.records if "column_renamed" in record.getMessage()]
+    assert lines == ["event=column_renamed source=api column=fetch_date to=fetch_date_ reason=reserved"]
+
+
+def test_conform_failed_conversion_names_column_value_and_url() -> None:
+    rules = ColumnRules(types={"n": "int64"})
+    pages = [to_table([{"n": 1}], rules=rules), to_table([{"n": "12x"}], rules=rules)]
+    unifier = Unifier("api", rules)
+    for page in pages:
+        unifier.observe(page)
+
+    with pytest.raises(
+        RecordsError, match=r"^https://h/x\?page=2: column 'n': value '12x' does not convert to int64$"
+    ):
+        conform(pages[1], unifier.schema, "https://h/x?page=2")

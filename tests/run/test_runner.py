@@ -229,7 +229,7 @@ class TestOutcomes:
 
         (csv,) = _files(tmp_path / "out", "csv")
         frame = pd.read_csv(csv)
-        assert list(frame.columns) == ["id", "geo.lat", "tags"]
+        assert list(frame.columns) == ["id", "geo__lat", "tags"]
         assert frame["id"].tolist() == [1, 2] and frame["tags"].tolist()[0] == '["a"]'
 
     @responses.activate(registry=registries.OrderedRegistry)
@@ -537,7 +537,7 @@ def test_probe_returns_columns_of_first_page_and_writes_nothing(
 
     columns, count = runner.probe(settings, settings.sources[0])
 
-    assert columns == {"id": "int64", "geo.lat": "double"} and count == 1
+    assert columns == {"id": "int64", "geo__lat": "double"} and count == 1
     assert len(responses.calls) == 1 and not (tmp_path / "out").exists()
 
 
