@@ -13,18 +13,21 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from fetcher import __version__, logs
-from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, FetcherError, Locked
+from fetcher.config import environment
+from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, ConfigError, FetcherError, Locked
+
+if TYPE_CHECKING:
+    from fetcher.config.model import Config
 
 logger = logging.getLogger(__name__)
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
-LOG_MAX_BYTES = 10 * 1024 * 1024
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class Terminated(BaseException):
@@ -37,18 +40,14 @@ class Terminated(BaseException):
 def main(argv: Sequence[str] | None = None, *, cap_log: bool = False) -> int:
     """Run a command. `cap_log` (the cron job's entry) first empties a log file over its cap."""
     args = _parser().parse_args(argv)
-    level = (args.log_level or os.environ.get("FETCHER_LOG_LEVEL", "INFO")).upper()
-    max_bytes = os.environ.get("FETCHER_LOG_MAX_BYTES", str(LOG_MAX_BYTES))
-    if level not in LOG_LEVELS or not max_bytes.isdigit():
+    try:
+        log = environment.log_settings(os.environ, args.log_level)
+    except ConfigError as exc:
         logs.configure("INFO")
-        key, value = (
-            ("FETCHER_LOG_LEVEL", level) if level not in LOG_LEVELS else ("FETCHER_LOG_MAX_BYTES", max_bytes)
-        )
-        allowed = ", ".join(LOG_LEVELS) if key == "FETCHER_LOG_LEVEL" else "a number of bytes"
-        logger.error("event=config_error error=%s", logs.quote(f"{key}: {value!r} is not {allowed}"))
+        logger.error("event=config_error error=%s", logs.quote(str(exc)))
         return EXIT_CONFIG
-    truncated = logs.cap_file(sys.stderr, int(max_bytes)) if cap_log else None
-    logs.configure(level)
+    truncated = logs.cap_file(sys.stderr, log.max_bytes) if cap_log else None
+    logs.configure(log.level)
     if truncated:
         logger.info("event=log_truncated previous_bytes=%d", truncated)
     signal.signal(signal.SIGTERM, _terminate)
@@ -64,11 +63,33 @@ def main(argv: Sequence[str] | None = None, *, cap_log: bool = False) -> int:
         return EXIT_TERMINATED
 
 
+def configuration(path: str | None, environ: Mapping[str, str]) -> Config:
+    """Load the configuration, read its secrets and register them for redaction: the program's edge.
+
+    Every command goes through here, so a missing secret fails each one as a configuration error.
+    """
+    from fetcher.config import load, secrets
+
+    config = secrets.resolve(load.load(path, environ), environ)
+    _register_secrets(config)
+    return config
+
+
+def _register_secrets(config: Config) -> None:
+    """Redact every secret from now on, with Basic auth's encoded form and an API key's parameter."""
+    from fetcher import redact
+    from fetcher.http.auth import ApiKey, Basic
+
+    for auth in (source.auth for source in config.sources if source.auth is not None):
+        redact.register_secret(auth.secret, username=auth.username if isinstance(auth, Basic) else None)
+        if isinstance(auth, ApiKey) and auth.query:
+            redact.register_param(auth.query)
+
+
 def _run(args: argparse.Namespace) -> int:
-    from fetcher.config import model as config
     from fetcher.run import history, runner
 
-    settings = config.load(args.config)
+    settings = configuration(args.config, os.environ)
     sources = settings.select(args.source)
     # Everything imported so far lives as long as the process: move it out of the collector's
     # sight, so that collecting the short-lived objects of each page never walks it again.
@@ -97,11 +118,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from fetcher.config import model as config
     from fetcher.pagination.kinds import kind_of
     from fetcher.redact import redact
 
-    settings = config.load(args.config)
+    settings = configuration(args.config, os.environ)
     print(
         f"config ok: {settings.origin}: {len(settings.sources)} source(s), output_dir {settings.output_dir}"
     )
@@ -129,21 +149,19 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from fetcher.config import model as config
     from fetcher.ops import status
 
-    settings = config.load(args.config)
+    settings = configuration(args.config, os.environ)
     print(status.render(settings))
     return EXIT_OK
 
 
 def _health(args: argparse.Namespace) -> int:
     """Exit 0 healthy or 1 unhealthy (Docker reserves 2), printing one line that says why."""
-    from fetcher.config import model as config
     from fetcher.ops import health
 
     try:
-        settings = config.load(args.config)
+        settings = configuration(args.config, os.environ)
     except FetcherError as exc:
         print(f"unhealthy: configuration error: {exc}")
         return EXIT_FAILED
@@ -158,17 +176,16 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from fetcher.config import model as config
-    from fetcher.errors import ConfigError
     from fetcher.ops import container
 
     try:
-        settings, error = config.load(args.config), None
+        settings, error = configuration(args.config, os.environ), None
     except ConfigError as exc:
         settings, error = None, exc
-    user = container.prepare(settings, error, os.environ)
+    startup = environment.startup(os.environ)
+    user = container.prepare(settings, error, startup, os.environ)
     logger.info("event=prepared uid=%d gid=%d from=%s", user.uid, user.gid, logs.quote(user.reason))
-    print(container.on_start(settings, os.environ))  # for the entrypoint: missed, always or never
+    print(container.on_start(settings, startup))  # for the entrypoint: missed, always or never
     return EXIT_OK
 
 
@@ -191,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--log-level",
-        choices=LOG_LEVELS,
+        choices=environment.LOG_LEVELS,
         default=argparse.SUPPRESS,
         help="log level (default: $FETCHER_LOG_LEVEL, else INFO)",
     )

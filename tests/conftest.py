@@ -27,7 +27,7 @@ def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("FETCH_", "FETCHER_")):
             monkeypatch.delenv(name)
-    monkeypatch.setattr("fetcher.config.model.DEFAULT_CONFIG_PATH", "/nonexistent/fetcher.toml")
+    monkeypatch.setattr("fetcher.config.load.DEFAULT_CONFIG_PATH", "/nonexistent/fetcher.toml")
     yield
     redact.reset()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 import responses
 
-from fetcher import cli
+from fetcher import cli, redact
 from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK
+from fetcher.http.auth import ApiKey
 from fetcher.run.lock import hold
 
 REPO = Path(__file__).resolve().parent.parent
@@ -200,3 +202,72 @@ def test_main_bad_logging_variable_exits_2_with_one_line(
 
     (line,) = capsys.readouterr().err.splitlines()
     assert f'event=config_error error="{variable}: {words}' in line
+
+
+def test_configuration_registers_secrets_and_api_key_param_for_redaction(
+    write_config: Callable[[str], Path],
+) -> None:
+    path = write_config(
+        '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
+        '[sources.auth]\ntype = "api_key"\ntoken_env = "K"\nquery = "appid"\n'
+    )
+
+    auth = cli.configuration(str(path), {"K": "key-999"}).sources[0].auth
+
+    assert isinstance(auth, ApiKey) and (auth.query, auth.secret) == ("appid", "key-999")
+    assert redact.redact("GET /x?appid=zzz&key-999") == "GET /x?appid=***&***"
+
+
+def test_configuration_registers_basic_auth_encoded_form(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    (tmp_path / "pw").write_text("s3cret-pass\n")
+    path = write_config(
+        '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
+        f'[sources.auth]\ntype = "basic"\nusername = "ann"\npassword_file = "{tmp_path / "pw"}"\n'
+    )
+
+    cli.configuration(str(path), {})
+
+    encoded = base64.b64encode(b"ann:s3cret-pass").decode()
+    assert redact.redact(f"Authorization: Basic {encoded} s3cret-pass") == "Authorization: Basic *** ***"
+
+
+@pytest.mark.parametrize("command", ["validate", "status", "run"])
+def test_main_missing_secret_exits_2_with_one_line(
+    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = write_config(TWO_SOURCES + '[sources.auth]\ntype = "bearer"\ntoken_env = "UNSET_TOKEN"\n')
+
+    assert cli.main([command, "--config", str(path)]) == EXIT_CONFIG
+
+    (line,) = _lines(capsys)
+    assert 'error="sources[1].auth.token_env: environment variable UNSET_TOKEN is not set"' in line
+
+
+def test_main_prepare_bad_tz_exits_2_before_preparing_anything(
+    write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared: list[object] = []
+    monkeypatch.setattr("fetcher.ops.container.prepare", lambda *args, **kwargs: prepared.append(args))
+    monkeypatch.setenv("TZ", "Nowhere/Land")
+
+    assert cli.main(["prepare", "--config", str(write_config(TWO_SOURCES))]) == EXIT_CONFIG
+
+    (line,) = _lines(capsys)
+    assert "event=config_error error=\"TZ: 'Nowhere/Land' is not a known time zone" in line
+    assert prepared == []
+
+
+def test_validate_imports_no_data_library(write_config: Callable[[str], Path]) -> None:
+    code = (
+        "import sys\n"
+        "from fetcher import cli\n"
+        f"assert cli.main(['validate', '--config', {str(write_config(TWO_SOURCES))!r}]) == 0\n"
+        "print('loaded:', sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.rstrip().endswith("loaded: []")

@@ -19,7 +19,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from fetcher.config import model as config
+from fetcher.config import secrets
+from fetcher.config.load import load
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy" / "kubernetes"
@@ -128,9 +129,8 @@ class TestKubernetes:
         token_file = tomllib.loads(text)["sources"][0]["auth"]["token_file"]
         (tmp_path / "token").write_text("t")
 
-        settings = config.load(
-            str(_write(tmp_path / "fetcher.toml", text.replace(token_file, str(tmp_path / "token")))), {}
-        )
+        path = _write(tmp_path / "fetcher.toml", text.replace(token_file, str(tmp_path / "token")))
+        settings = secrets.resolve(load(str(path), {}), {})
 
         mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
         assert {"name": "FETCHER_CONFIG", "value": mounts["config"] + "/fetcher.toml"} in container["env"]

@@ -8,12 +8,13 @@ handling of daylight-saving gaps) computes fire times. Times are in the zone giv
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
+
+from fetcher.config import environment
 
 DEFAULT_SCHEDULE = "0 * * * *"
 
@@ -60,7 +61,7 @@ def interval_at(expression: str, moment: datetime) -> timedelta:
 
 def local_zone() -> tzinfo:
     """The zone cron schedules in: `TZ` when set and known, else /etc/localtime, else UTC."""
-    name = os.environ.get("TZ", "").lstrip(":")
+    name = environment.zone_name()
     try:
         if name:
             return ZoneInfo(name)

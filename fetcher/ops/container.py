@@ -14,8 +14,8 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fetcher.config.environment import Startup
 from fetcher.config.model import Config
 from fetcher.errors import ConfigError
 from fetcher.logs import quote
@@ -29,7 +29,6 @@ LOG_FILE = "/var/log/fetch.log"
 JOB = "/usr/local/bin/run-job /opt/venv/bin/python /app/fetcher/fetch_data.py"
 DEFAULT_CRONTAB = "/etc/fetcher/crontab.default"
 FALLBACK_ID = 10001  # the image's own user for /out, when nobody else owns it
-ON_START = ("missed", "always", "never")
 _PRIVATE_VARIABLES = frozenset({"HOME", "OLDPWD", "PWD", "SHLVL", "_"})
 
 
@@ -43,12 +42,12 @@ class JobUser:
     hand_over: bool = False
 
 
-def on_start(config: Config | None, environ: Mapping[str, str]) -> str:
+def on_start(config: Config | None, settings: Startup) -> str:
     """What to run at start: FETCH_ON_START, or `never` when the configuration is invalid."""
-    return environ.get("FETCH_ON_START", "missed") if config is not None else "never"
+    return settings.on_start if config is not None else "never"
 
 
-def job_user(output_dir: str, environ: Mapping[str, str]) -> JobUser:
+def job_user(output_dir: str, settings: Startup) -> JobUser:
     """Who the job runs as: PUID/PGID if set, else the owner of `output_dir`; never root.
 
     When `output_dir` belongs to root and PUID is not set, the job runs as the image's own user
@@ -56,28 +55,16 @@ def job_user(output_dir: str, environ: Mapping[str, str]) -> JobUser:
     directory whose group only is root gives its owner's uid as the gid too.
     """
     info = os.stat(output_dir)
-    if "PUID" in environ or "PGID" in environ:
-        uid = _id(environ, "PUID", info.st_uid)
-        gid = _id(environ, "PGID", uid if "PUID" in environ else info.st_gid)
+    if settings.uid is not None or settings.gid is not None:
+        uid = info.st_uid if settings.uid is None else settings.uid
+        default_gid = info.st_gid if settings.uid is None else uid  # PUID alone is the gid too
+        gid = default_gid if settings.gid is None else settings.gid
         if uid == 0 or gid == 0:
             raise ConfigError("PUID", "the job never runs as root: set PUID and PGID to a non-zero id")
         return JobUser(uid, gid, "PUID/PGID")
     if info.st_uid == 0:
         return JobUser(FALLBACK_ID, FALLBACK_ID, f"{output_dir} belongs to root", hand_over=True)
     return JobUser(info.st_uid, info.st_gid or info.st_uid, f"owner of {output_dir}")
-
-
-def check_environment(environ: Mapping[str, str]) -> None:
-    """Refuse an unknown TZ (glibc would silently use UTC) and a bad FETCH_ON_START."""
-    zone = environ.get("TZ", "").lstrip(":")
-    if zone:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError("TZ", f"{zone!r} is not a known time zone, e.g. Europe/Berlin") from None
-    on_start = environ.get("FETCH_ON_START", "missed")
-    if on_start not in ON_START:
-        raise ConfigError("FETCH_ON_START", f"{on_start!r} is not one of: {', '.join(ON_START)}")
 
 
 def render_crontab(config: Config) -> str:
@@ -105,6 +92,7 @@ def environment_snapshot(environ: Mapping[str, str]) -> bytes:
 def prepare(
     config: Config | None,
     error: ConfigError | None,
+    settings: Startup,
     environ: Mapping[str, str],
     *,
     state_dir: str = STATE_DIR,
@@ -113,12 +101,12 @@ def prepare(
     """Write everything the entrypoint, cron and `run-job` need into `state_dir`.
 
     `config` is None when it failed to load with `error`: the default crontab is installed then,
-    and the error logged in one line.
+    and the error logged in one line. `settings` are the start-up variables, parsed; `environ` is
+    the whole environment, snapshotted for the job.
     """
-    check_environment(environ)
     if config is not None and not is_remote(config.output_dir) and os.path.isdir(config.output_dir):
         output_dir = config.output_dir  # the job writes there: its owner is the job's user
-    user = job_user(output_dir, environ)
+    user = job_user(output_dir, settings)
     if user.hand_over:
         _hand_over(output_dir, user)
     os.makedirs(state_dir, mode=0o755, exist_ok=True)
@@ -168,12 +156,3 @@ def _write(path: str, data: bytes, mode: int) -> None:
     with os.fdopen(descriptor, "wb") as file:
         file.write(data)
     os.replace(temp, path)
-
-
-def _id(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = environ.get(name)
-    if value is None:
-        return default
-    if not value.isdigit():
-        raise ConfigError(name, f"{value!r} is not a numeric id")
-    return int(value)

@@ -1,7 +1,6 @@
 """The writers: a run's pages into one file per format, each published atomically.
 
-Every file has the run's one unified schema. Parquet is written with zstd compression in row groups
-of about 128k rows; CSV has a header row, empty fields for nulls and `""` for empty strings. All
+Every file has the run's one unified schema and is written by its format's sink (formats.py). All
 files of a run are staged completely before the first is published, and hashed as they are written.
 
 Two ways to write, one result:
@@ -20,16 +19,14 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from fetcher.output.formats import FORMATS, Sink
 from fetcher.records.schema import conform
 from fetcher.storage.base import Staged, Storage, output_errors
 
-ROW_GROUP_ROWS = 128 * 1024
 _QUEUED_PAGES = 4
 
 
@@ -67,59 +64,6 @@ class _HashingFile:
         self._file.close()
 
 
-class _Sink(Protocol):
-    def write(self, table: pa.Table) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abort(self) -> None: ...
-
-
-class _ParquetSink:
-    """Buffers pages into row groups of ROW_GROUP_ROWS, so readers get few, large row groups."""
-
-    def __init__(self, file: _HashingFile, schema: pa.Schema) -> None:
-        self._writer = pq.ParquetWriter(file, schema, compression="zstd")
-        self._pending: list[pa.Table] = []
-        self._pending_rows = 0
-
-    def write(self, table: pa.Table) -> None:
-        self._pending.append(table)
-        self._pending_rows += table.num_rows
-        if self._pending_rows >= ROW_GROUP_ROWS:
-            self._flush()
-
-    def close(self) -> None:
-        self._flush()
-        self._writer.close()
-
-    def abort(self) -> None:
-        """Close without encoding what is pending: the file is being thrown away."""
-        self._pending, self._pending_rows = [], 0
-        self._writer.close()
-
-    def _flush(self) -> None:
-        if self._pending:
-            self._writer.write_table(pa.concat_tables(self._pending), row_group_size=None)
-            self._pending, self._pending_rows = [], 0
-
-
-class _CsvSink:
-    def __init__(self, file: _HashingFile, schema: pa.Schema) -> None:
-        self._writer = pacsv.CSVWriter(file, schema)
-
-    def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
-
-    def close(self) -> None:
-        self._writer.close()
-
-    abort = close
-
-
-SINKS: dict[str, Callable[[_HashingFile, pa.Schema], _Sink]] = {"parquet": _ParquetSink, "csv": _CsvSink}
-
-
 class FileSet:
     """One staged file per format, written page by page, then published or discarded together."""
 
@@ -129,13 +73,13 @@ class FileSet:
         self._storage = storage
         self._staged: dict[str, Staged] = {}
         self._files: dict[str, _HashingFile] = {}
-        self._sinks: dict[str, _Sink] = {}
+        self._sinks: dict[str, Sink] = {}
         try:
             with output_errors(str(storage)):
                 for fmt, relpath in targets.items():
                     self._staged[fmt] = storage.stage(relpath)
                     self._files[fmt] = _HashingFile(self._staged[fmt].temp_path)
-                    self._sinks[fmt] = SINKS[fmt](self._files[fmt], schema)
+                    self._sinks[fmt] = FORMATS[fmt](self._files[fmt], schema)
         except BaseException:
             self.discard()
             raise

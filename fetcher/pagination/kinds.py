@@ -1,19 +1,23 @@
 """Pagination: how the next request follows from the last page, for each kind the config names.
 
-Each kind is a frozen dataclass of its settings with two methods: `first` builds the first request
-and `next` derives the following one from the page just fetched, or returns None at the end. The
-kinds hold no state; `walk` drives them and stops loops and runaway paging.
+Each kind is a frozen msgspec struct of its settings, tagged with its name (`type = "page"`), that
+checks its own settings and has two methods: `first` builds the first request and `next` derives
+the following one from the page just fetched, or returns None at the end. The kinds hold no state;
+`walk` drives them and stops loops and runaway paging. A new kind is one class and one entry in
+`Paginator`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import msgspec
+
 from fetcher import dotted
-from fetcher.errors import PaginationError, RecordsError
+from fetcher.errors import ConfigError, PaginationError, RecordsError
 from fetcher.redact import redact
 
 DEFAULT_MAX_PAGES = 1000
@@ -58,11 +62,18 @@ class Page:
         return len(self.records)
 
 
-@dataclass(frozen=True)
-class NoPagination:
-    """`none`: a single request."""
+class _Kind(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", kw_only=True):
+    """What every kind shares: `max_pages`, the bound on runaway paging."""
 
     max_pages: int = DEFAULT_MAX_PAGES
+
+    def check(self, where: str) -> None:
+        """Raise ConfigError naming the key under `where` unless the settings make sense."""
+        _check_positive(self.max_pages, f"{where}.max_pages")
+
+
+class NoPagination(_Kind, tag="none"):
+    """`none`: a single request."""
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -71,15 +82,20 @@ class NoPagination:
         return None
 
 
-@dataclass(frozen=True)
-class PageNumber:
+class PageNumber(_Kind, tag="page"):
     """`page`: `?page=1,2,3…`; stops on an empty page, or on a page shorter than `size`."""
 
     param: str = "page"
     start: int = 1
     size_param: str | None = None
     size: int | None = None
-    max_pages: int = DEFAULT_MAX_PAGES
+
+    def check(self, where: str) -> None:
+        super().check(where)
+        if self.size is not None:
+            _check_positive(self.size, f"{where}.size")
+        if self.size_param and self.size is None:
+            raise ConfigError(f"{where}.size", "is required with size_param")
 
     def first(self, request: PageRequest) -> PageRequest:
         sizing = {self.size_param: str(self.size)} if self.size_param else {}
@@ -92,15 +108,17 @@ class PageNumber:
         return page.request.with_params(**{self.param: str(number)})
 
 
-@dataclass(frozen=True)
-class Offset:
+class Offset(_Kind, tag="offset"):
     """`offset`: `?offset=0&limit=100`; stops on an empty or short page, or at `total_path`."""
 
     offset_param: str = "offset"
     limit_param: str = "limit"
     limit: int = 100
     total_path: str | None = None
-    max_pages: int = DEFAULT_MAX_PAGES
+
+    def check(self, where: str) -> None:
+        super().check(where)
+        _check_positive(self.limit, f"{where}.limit")
 
     def first(self, request: PageRequest) -> PageRequest:
         return request.with_params(**{self.offset_param: "0", self.limit_param: str(self.limit)})
@@ -122,13 +140,11 @@ class Offset:
         return total
 
 
-@dataclass(frozen=True)
-class Cursor:
+class Cursor(_Kind, tag="cursor"):
     """`cursor`: sends the body's `cursor_path` value as `cursor_param`; stops when it is empty."""
 
     cursor_path: str
     cursor_param: str
-    max_pages: int = DEFAULT_MAX_PAGES
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -140,11 +156,8 @@ class Cursor:
         return page.request.with_params(**{self.cursor_param: _text(cursor)})
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(_Kind, tag="link"):
     """`link`: follows the RFC 8288 header `Link: <url>; rel="next"`."""
-
-    max_pages: int = DEFAULT_MAX_PAGES
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -158,12 +171,10 @@ class Link:
         return None
 
 
-@dataclass(frozen=True)
-class NextUrl:
+class NextUrl(_Kind, tag="next_url"):
     """`next_url`: follows the URL at `next_path` in the body, absolute or relative."""
 
     next_path: str
-    max_pages: int = DEFAULT_MAX_PAGES
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -177,21 +188,15 @@ class NextUrl:
         return PageRequest(urljoin(page.url, url))
 
 
+# Every kind; the configuration offers them by their tags, in this order.
 Paginator = NoPagination | PageNumber | Offset | Cursor | Link | NextUrl
 
-PAGINATORS: dict[str, type[Paginator]] = {
-    "none": NoPagination,
-    "page": PageNumber,
-    "offset": Offset,
-    "cursor": Cursor,
-    "link": Link,
-    "next_url": NextUrl,
-}
+PAGINATORS: dict[str, type[Paginator]] = {kind.__struct_config__.tag: kind for kind in get_args(Paginator)}
 
 
 def kind_of(paginator: Paginator) -> str:
     """The configuration name of `paginator`'s kind: `page`, `cursor`, …"""
-    return next(name for name, kind in PAGINATORS.items() if isinstance(paginator, kind))
+    return paginator.__struct_config__.tag
 
 
 def walk(paginator: Paginator, request: PageRequest, fetch: Callable[[PageRequest], Page]) -> Iterator[Page]:
@@ -227,6 +232,11 @@ def walk(paginator: Paginator, request: PageRequest, fetch: Callable[[PageReques
         yield page
         next_request = paginator.next(page)
         number += 1
+
+
+def _check_positive(value: int, key: str) -> None:
+    if value <= 0:
+        raise ConfigError(key, f"{value} must be greater than 0")
 
 
 def _is_last(record_count: int, size: int | None) -> bool:

@@ -1,4 +1,4 @@
-"""Configuration: every key parsed into typed values, every bad value a one-line ConfigError."""
+"""The model: the checks types cannot express, each a one-line ConfigError naming key and value."""
 
 from __future__ import annotations
 
@@ -7,619 +7,172 @@ from pathlib import Path
 
 import pytest
 
-from fetcher import redact
-from fetcher.config import model as config
-from fetcher.config.model import Incremental, Retry
+from fetcher.config.load import load
+from fetcher.config.model import Config, Source
 from fetcher.errors import EXIT_CONFIG, ConfigError
-from fetcher.http.auth import ApiKey, Basic, Bearer
-from fetcher.pagination.kinds import Cursor, Link, NextUrl, NoPagination, Offset, PageNumber
+from fetcher.http.auth import Bearer
 
-FULL = """
-output_dir = "{out}"
-
-[[sources]]
-name = "orders"
-url = "https://api.example.com/v1/orders"
-method = "POST"
-params = { status = "open", limit = 50, active = true }
-headers = { "X-Team" = "data" }
-body = { query = { since = "2026-01-01" } }
-records = "data.items"
-formats = ["parquet"]
-schedule = "*/15 * * * *"
-timeout_s = 10
-run_timeout_s = 600
-max_response_mb = 64
-
-[sources.retry]
-max_attempts = 3
-max_wait_s = 5.5
-
-[sources.pagination]
-type = "cursor"
-cursor_path = "meta.next"
-cursor_param = "after"
-max_pages = 50
-
-[sources.auth]
-type = "bearer"
-token_env = "ORDERS_TOKEN"
-
-[sources.incremental]
-cursor_field = "updated_at"
-param = "updated_since"
-initial = "2026-01-01T00:00:00Z"
-primary_key = ["id", "region"]
-
-[[sources]]
-name = "weather"
-url = "https://api.example.com/forecast"
-"""
+SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
 
 
-class TestLoadFile:
-    def test_load_full_file_gives_typed_values(
-        self, write_config: Callable[[str], Path], tmp_path: Path
-    ) -> None:
-        settings = config.load(str(write_config(FULL)), {"ORDERS_TOKEN": "tok-123"})
-
-        orders, weather = settings.sources
-        assert settings.output_dir == str(tmp_path / "out")
-        assert orders.method == "POST"
-        assert orders.params == {"status": "open", "limit": "50", "active": "true"}
-        assert orders.headers == {"X-Team": "data"}
-        assert orders.body == {"query": {"since": "2026-01-01"}}
-        assert orders.records == "data.items"
-        assert orders.formats == ("parquet",)
-        assert orders.schedule == "*/15 * * * *"
-        assert (orders.timeout_s, orders.run_timeout_s, orders.max_response_mb) == (10.0, 600.0, 64.0)
-        assert orders.retry == Retry(max_attempts=3, max_wait_s=5.5)
-        assert orders.pagination == Cursor(cursor_path="meta.next", cursor_param="after", max_pages=50)
-        assert isinstance(orders.auth, Bearer) and orders.auth.secret == "tok-123"
-        assert orders.incremental == Incremental(
-            cursor_field="updated_at",
-            param="updated_since",
-            initial="2026-01-01T00:00:00Z",
-            primary_key=("id", "region"),
-        )
-        assert weather.name == "weather"
-
-    def test_load_omitted_keys_take_documented_defaults(self, write_config: Callable[[str], Path]) -> None:
-        settings = config.load(str(write_config('[[sources]]\nname = "a"\nurl = "http://127.0.0.1/x"\n')), {})
-
-        (source,) = settings.sources
-        assert settings.output_dir == "/out"
-        assert source.method == "GET"
-        assert source.records == ""
-        assert source.formats == ("parquet", "csv")
-        assert source.schedule == "0 * * * *"
-        assert (source.timeout_s, source.run_timeout_s, source.max_response_mb) == (30.0, 3000.0, 256.0)
-        assert source.retry == Retry(max_attempts=5, max_wait_s=60.0)
-        assert source.pagination == NoPagination(max_pages=1000)
-        assert source.auth is None and source.incremental is None
-
-    @pytest.mark.parametrize(
-        ("table", "expected"),
-        [
-            pytest.param('type = "page"', PageNumber(), id="page-defaults"),
-            pytest.param(
-                'type = "page"\nparam = "p"\nstart = 0\nsize_param = "per_page"\nsize = 20',
-                PageNumber(param="p", start=0, size_param="per_page", size=20),
-                id="page",
-            ),
-            pytest.param('type = "offset"', Offset(), id="offset-defaults"),
-            pytest.param(
-                'type = "offset"\noffset_param = "skip"\nlimit_param = "take"\n'
-                'limit = 10\ntotal_path = "total"',
-                Offset(offset_param="skip", limit_param="take", limit=10, total_path="total"),
-                id="offset",
-            ),
-            pytest.param('type = "link"', Link(), id="link"),
-            pytest.param('type = "next_url"\nnext_path = "next"', NextUrl(next_path="next"), id="next_url"),
-        ],
-    )
-    def test_load_pagination_kind_gives_its_settings(
-        self, write_config: Callable[[str], Path], table: str, expected: object
-    ) -> None:
-        path = write_config(f'[[sources]]\nname = "a"\nurl = "http://h/x"\n[sources.pagination]\n{table}\n')
-
-        assert config.load(str(path), {}).sources[0].pagination == expected
-
-    def test_load_basic_auth_reads_password_file_stripped(
-        self, write_config: Callable[[str], Path], tmp_path: Path
-    ) -> None:
-        secret = tmp_path / "password"
-        secret.write_text("s3cret-pass\n")
-        path = write_config(
-            f'[[sources]]\nname = "a"\nurl = "http://h/x"\n'
-            f'[sources.auth]\ntype = "basic"\nusername = "ann"\npassword_file = "{secret}"\n'
-        )
-
-        auth = config.load(str(path), {}).sources[0].auth
-
-        assert isinstance(auth, Basic) and (auth.username, auth.secret) == ("ann", "s3cret-pass")
-        assert "s3cret-pass" not in repr(auth)
-
-    def test_load_api_key_in_query_registers_param_for_redaction(
-        self, write_config: Callable[[str], Path]
-    ) -> None:
-        path = write_config(
-            '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
-            '[sources.auth]\ntype = "api_key"\ntoken_env = "K"\nquery = "appid"\n'
-        )
-
-        auth = config.load(str(path), {"K": "key-999"}).sources[0].auth
-
-        assert isinstance(auth, ApiKey) and auth.query == "appid"
-        assert redact.redact("GET /x?appid=zzz&key-999") == "GET /x?appid=***&***"
-
-    def test_load_primary_key_as_string_becomes_tuple(self, write_config: Callable[[str], Path]) -> None:
-        path = write_config(
-            '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
-            '[sources.incremental]\ncursor_field = "t"\nparam = "since"\nprimary_key = "id"\n'
-        )
-
-        assert config.load(str(path), {}).sources[0].incremental.primary_key == ("id",)
-
-
-class TestLocate:
-    def test_load_prefers_cli_path_over_fetcher_config(self, write_config: Callable[[str], Path]) -> None:
-        path = write_config('[[sources]]\nname = "from-cli"\nurl = "http://h/x"\n')
-
-        settings = config.load(str(path), {"FETCHER_CONFIG": "/nonexistent.toml", "FETCH_URL": "http://h"})
-
-        assert settings.sources[0].name == "from-cli"
-
-    def test_load_uses_fetcher_config_variable(self, write_config: Callable[[str], Path]) -> None:
-        path = write_config('[[sources]]\nname = "from-env"\nurl = "http://h/x"\n')
-
-        assert config.load(None, {"FETCHER_CONFIG": str(path)}).sources[0].name == "from-env"
-
-    def test_load_uses_default_path_when_it_exists(
-        self, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        path = write_config('[[sources]]\nname = "default"\nurl = "http://h/x"\n')
-        monkeypatch.setattr(config, "DEFAULT_CONFIG_PATH", str(path))
-
-        assert config.load(None, {"FETCH_URL": "http://ignored"}).sources[0].name == "default"
-
-    def test_load_without_file_builds_source_from_environment(self, tmp_path: Path) -> None:
-        token_file = tmp_path / "token"
-        token_file.write_text("file-token\n")
-        settings = config.load(
-            None,
-            {
-                "FETCH_URL": "https://api.example.com/v1/things",
-                "FETCH_NAME": "things",
-                "FETCH_RECORDS": "results",
-                "FETCH_FORMATS": "csv, parquet",
-                "FETCH_SCHEDULE": "5 * * * *",
-                "FETCH_PARAMS": "a=1&b=two",
-                "FETCH_BEARER_TOKEN_FILE": str(token_file),
-                "FETCH_OUTPUT_DIR": str(tmp_path),
-            },
-        )
-
-        (source,) = settings.sources
-        assert settings.origin == "environment"
-        assert settings.output_dir == str(tmp_path)
-        assert (source.name, source.url, source.records) == (
-            "things",
-            "https://api.example.com/v1/things",
-            "results",
-        )
-        assert source.formats == ("csv", "parquet")
-        assert source.schedule == "5 * * * *"
-        assert source.params == {"a": "1", "b": "two"}
-        assert isinstance(source.auth, Bearer) and source.auth.secret == "file-token"
-
-    def test_load_environment_defaults_name_to_api(self) -> None:
-        settings = config.load(None, {"FETCH_URL": "http://h/x", "FETCH_BEARER_TOKEN": "t0k"})
-
-        assert settings.sources[0].name == "api"
-        assert settings.sources[0].auth.secret == "t0k"
-
-
-def _error(path: Path | None, env: dict[str, str] | None = None) -> ConfigError:
+def _error(path: Path) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
-        config.load(str(path) if path else None, env or {})
+        load(str(path), {})
     assert caught.value.exit_code == EXIT_CONFIG
     assert "\n" not in str(caught.value)
     return caught.value
 
 
-SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        pytest.param(
+            SOURCE + "timeout_s = 0\n",
+            "sources[0].timeout_s",
+            "must be greater than 0",
+            id="zero-timeout",
+        ),
+        pytest.param(
+            SOURCE + "[sources.retry]\nmax_attempts = 0\n",
+            "sources[0].retry.max_attempts",
+            "greater than 0",
+            id="zero-attempts",
+        ),
+        pytest.param(
+            SOURCE + "[sources.retry]\nmax_wait_s = -1\n",
+            "sources[0].retry.max_wait_s",
+            "0 or more",
+            id="negative-wait",
+        ),
+        pytest.param(
+            '[[sources]]\nname = "Bad Name"\nurl = "http://h/x"\n',
+            "sources[0].name",
+            '"Bad Name" is not allowed',
+            id="bad-name",
+        ),
+        pytest.param(
+            '[[sources]]\nname = "../etc"\nurl = "http://h/x"\n',
+            "sources[0].name",
+            "is not allowed",
+            id="traversal-name",
+        ),
+        pytest.param(
+            '[[sources]]\nname = "a"\nurl = "ftp://h/x"\n',
+            "sources[0].url",
+            "not an http:// or https:// URL",
+            id="bad-url",
+        ),
+        pytest.param(
+            '[[sources]]\nname = "a"\nurl = "https://u:pw@h/x"\n',
+            "sources[0].url",
+            "credentials in the URL",
+            id="url-credentials",
+        ),
+        pytest.param(
+            SOURCE + 'method = "PUT"\n',
+            "sources[0].method",
+            '"PUT" is not one of: GET, POST',
+            id="bad-method",
+        ),
+        pytest.param(
+            SOURCE + "body = { a = 1 }\n", "sources[0].body", "only with method", id="body-with-get"
+        ),
+        pytest.param(
+            SOURCE + 'formats = ["json"]\n',
+            "sources[0].formats",
+            '"json" is not one of: parquet, csv',
+            id="bad-format",
+        ),
+        pytest.param(SOURCE + "formats = []\n", "sources[0].formats", "non-empty subset", id="no-formats"),
+        pytest.param(
+            SOURCE + 'formats = ["csv", "csv"]\n',
+            "sources[0].formats",
+            "non-empty subset",
+            id="duplicate-format",
+        ),
+        pytest.param(
+            SOURCE + 'schedule = "61 * * * *"\n',
+            "sources[0].schedule",
+            '"61 * * * *" bad minute',
+            id="bad-cron-range",
+        ),
+        pytest.param(
+            SOURCE + 'schedule = "@hourly"\n',
+            "sources[0].schedule",
+            "has 1 fields, cron needs 5",
+            id="cron-macro",
+        ),
+        pytest.param(
+            SOURCE + 'schedule = "0 L * * *"\n',
+            "sources[0].schedule",
+            "bad hour field",
+            id="cron-extension",
+        ),
+        pytest.param(
+            SOURCE + '[sources.pagination]\ntype = "page"\nsize_param = "n"\n',
+            "sources[0].pagination.size",
+            "is required with size_param",
+            id="size-param-without-size",
+        ),
+        pytest.param(
+            SOURCE + '[sources.pagination]\ntype = "offset"\nlimit = 0\n',
+            "sources[0].pagination.limit",
+            "greater than 0",
+            id="zero-limit",
+        ),
+        pytest.param(
+            SOURCE + '[sources.pagination]\ntype = "page"\nmax_pages = 0\n',
+            "sources[0].pagination.max_pages",
+            "greater than 0",
+            id="zero-max-pages",
+        ),
+        pytest.param(
+            SOURCE + '[sources.auth]\ntype = "bearer"\n',
+            "sources[0].auth",
+            "set exactly one of token_env and token_file",
+            id="bearer-without-secret",
+        ),
+        pytest.param(
+            SOURCE + '[sources.auth]\ntype = "api_key"\ntoken_env = "SET"\nheader = "X"\nquery = "k"\n',
+            "sources[0].auth.query",
+            "not both",
+            id="api-key-header-and-query",
+        ),
+        pytest.param(
+            SOURCE + '[sources.incremental]\ncursor_field = ""\nparam = "since"\n',
+            "sources[0].incremental.cursor_field",
+            "must not be empty",
+            id="incremental-empty-field",
+        ),
+        pytest.param(SOURCE + SOURCE, "sources", '"a" is used twice', id="duplicate-name"),
+        pytest.param('output_dir = ""\n' + SOURCE, "output_dir", "must not be empty", id="empty-output-dir"),
+    ],
+)
+def test_check_bad_value_names_key_value_and_allowed(
+    write_config: Callable[[str], Path], text: str, key: str, words: str
+) -> None:
+    error = _error(write_config(text))
+
+    assert error.key == key
+    assert words in str(error)
+    assert str(error).startswith(f"{key}: ")
 
 
-class TestErrors:
-    @pytest.mark.parametrize(
-        ("text", "key", "words"),
-        [
-            pytest.param(
-                'output = "/x"\n' + SOURCE,
-                "output",
-                "allowed: output_dir, s3_endpoint_url, sources",
-                id="unknown-top-key",
-            ),
-            pytest.param(
-                SOURCE + "recrods = 'x'\n",
-                "sources[0].recrods",
-                "allowed: name, url",
-                id="unknown-source-key",
-            ),
-            pytest.param(
-                SOURCE + "[sources.retry]\nattempts = 3\n",
-                "sources[0].retry.attempts",
-                "allowed: max_attempts, max_wait_s",
-                id="unknown-retry-key",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "page"\ncursor_path = "x"\n',
-                "sources[0].pagination.cursor_path",
-                'unknown key with type = "page"',
-                id="key-of-other-kind",
-            ),
-            pytest.param(
-                SOURCE + 'timeout_s = "30"\n',
-                "sources[0].timeout_s",
-                '"30" is not a number',
-                id="wrong-type-number",
-            ),
-            pytest.param(
-                SOURCE + "timeout_s = true\n",
-                "sources[0].timeout_s",
-                "true is not a number",
-                id="bool-is-not-number",
-            ),
-            pytest.param(
-                SOURCE + "timeout_s = 0\n",
-                "sources[0].timeout_s",
-                "must be greater than 0",
-                id="zero-timeout",
-            ),
-            pytest.param(
-                SOURCE + "[sources.retry]\nmax_attempts = 1.5\n",
-                "sources[0].retry.max_attempts",
-                "is not an integer",
-                id="float-attempts",
-            ),
-            pytest.param(
-                SOURCE + "[sources.retry]\nmax_attempts = 0\n",
-                "sources[0].retry.max_attempts",
-                "greater than 0",
-                id="zero-attempts",
-            ),
-            pytest.param(
-                SOURCE + "[sources.retry]\nmax_wait_s = -1\n",
-                "sources[0].retry.max_wait_s",
-                "0 or more",
-                id="negative-wait",
-            ),
-            pytest.param(
-                SOURCE + "params = { a = [1] }\n",
-                "sources[0].params.a",
-                "not a string, number or boolean",
-                id="param-list",
-            ),
-            pytest.param(
-                SOURCE + "headers = 'x'\n", "sources[0].headers", '"x" is not a table', id="headers-not-table"
-            ),
-            pytest.param(
-                '[[sources]]\nname = "Bad Name"\nurl = "http://h/x"\n',
-                "sources[0].name",
-                '"Bad Name" is not allowed',
-                id="bad-name",
-            ),
-            pytest.param(
-                '[[sources]]\nname = "../etc"\nurl = "http://h/x"\n',
-                "sources[0].name",
-                "is not allowed",
-                id="traversal-name",
-            ),
-            pytest.param(
-                '[[sources]]\nurl = "http://h/x"\n', "sources[0].name", "is required", id="missing-name"
-            ),
-            pytest.param(
-                '[[sources]]\nname = "a"\nurl = "ftp://h/x"\n',
-                "sources[0].url",
-                "not an http:// or https:// URL",
-                id="bad-url",
-            ),
-            pytest.param(
-                '[[sources]]\nname = "a"\nurl = "https://u:pw@h/x"\n',
-                "sources[0].url",
-                "credentials in the URL",
-                id="url-credentials",
-            ),
-            pytest.param(
-                SOURCE + 'method = "PUT"\n',
-                "sources[0].method",
-                '"PUT" is not one of: GET, POST',
-                id="bad-method",
-            ),
-            pytest.param(
-                SOURCE + "body = { a = 1 }\n", "sources[0].body", "only with method", id="body-with-get"
-            ),
-            pytest.param(
-                SOURCE + 'formats = ["json"]\n',
-                "sources[0].formats",
-                '"json" is not one of: parquet, csv',
-                id="bad-format",
-            ),
-            pytest.param(
-                SOURCE + "formats = []\n", "sources[0].formats", "non-empty subset", id="no-formats"
-            ),
-            pytest.param(
-                SOURCE + 'formats = ["csv", "csv"]\n',
-                "sources[0].formats",
-                "non-empty subset",
-                id="duplicate-format",
-            ),
-            pytest.param(
-                SOURCE + 'schedule = "61 * * * *"\n',
-                "sources[0].schedule",
-                '"61 * * * *" bad minute',
-                id="bad-cron-range",
-            ),
-            pytest.param(
-                SOURCE + 'schedule = "@hourly"\n',
-                "sources[0].schedule",
-                "has 1 fields, cron needs 5",
-                id="cron-macro",
-            ),
-            pytest.param(
-                SOURCE + 'schedule = "0 L * * *"\n',
-                "sources[0].schedule",
-                "bad hour field",
-                id="cron-extension",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "pages"\n',
-                "sources[0].pagination.type",
-                '"pages" is not one of: none, page, offset, cursor, link, next_url',
-                id="unknown-pagination",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "cursor"\ncursor_param = "c"\n',
-                "sources[0].pagination.cursor_path",
-                'is required for type = "cursor"',
-                id="cursor-without-path",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "next_url"\n',
-                "sources[0].pagination.next_path",
-                "is required",
-                id="next-url-without-path",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "page"\nsize_param = "n"\n',
-                "sources[0].pagination.size",
-                "is required with size_param",
-                id="size-param-without-size",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "offset"\nlimit = 0\n',
-                "sources[0].pagination.limit",
-                "greater than 0",
-                id="zero-limit",
-            ),
-            pytest.param(
-                SOURCE + '[sources.pagination]\ntype = "page"\nmax_pages = 0\n',
-                "sources[0].pagination.max_pages",
-                "greater than 0",
-                id="zero-max-pages",
-            ),
-            pytest.param(
-                SOURCE + '[sources.auth]\ntype = "oauth"\n',
-                "sources[0].auth.type",
-                '"oauth" is not one of: bearer, basic, api_key',
-                id="unknown-auth",
-            ),
-            pytest.param(
-                SOURCE + "[sources.auth]\ntoken_env = 'T'\n",
-                "sources[0].auth.type",
-                "is required",
-                id="auth-without-type",
-            ),
-            pytest.param(
-                SOURCE + '[sources.auth]\ntype = "basic"\npassword_env = "P"\n',
-                "sources[0].auth.username",
-                "is required",
-                id="basic-without-username",
-            ),
-            pytest.param(
-                SOURCE + '[sources.auth]\ntype = "bearer"\n',
-                "sources[0].auth",
-                "set exactly one of token_env and token_file",
-                id="bearer-without-secret",
-            ),
-            pytest.param(
-                SOURCE + '[sources.auth]\ntype = "bearer"\ntoken_env = "UNSET_VAR"\n',
-                "sources[0].auth.token_env",
-                "environment variable UNSET_VAR is not set",
-                id="unset-secret-var",
-            ),
-            pytest.param(
-                SOURCE + '[sources.auth]\ntype = "bearer"\ntoken_file = "/nonexistent/token"\n',
-                "sources[0].auth.token_file",
-                "cannot read /nonexistent/token",
-                id="missing-secret-file",
-            ),
-            pytest.param(
-                SOURCE + '[sources.auth]\ntype = "api_key"\ntoken_env = "SET"\nheader = "X"\nquery = "k"\n',
-                "sources[0].auth.query",
-                "not both",
-                id="api-key-header-and-query",
-            ),
-            pytest.param(
-                SOURCE + '[sources.incremental]\nparam = "since"\n',
-                "sources[0].incremental.cursor_field",
-                "is required",
-                id="incremental-without-field",
-            ),
-            pytest.param(
-                SOURCE + '[sources.incremental]\ncursor_field = ""\nparam = "since"\n',
-                "sources[0].incremental.cursor_field",
-                "must not be empty",
-                id="incremental-empty-field",
-            ),
-            pytest.param(
-                SOURCE + '[sources.incremental]\ncursor_field = "t"\nparam = "s"\ninitial = [1]\n',
-                "sources[0].incremental.initial",
-                "is not a string or an integer or a number",
-                id="incremental-bad-initial",
-            ),
-            pytest.param(SOURCE + SOURCE, "sources", '"a" is used twice', id="duplicate-name"),
-            pytest.param('output_dir = "/x"\n', "sources", "at least one [[sources]]", id="no-sources"),
-            pytest.param(
-                'output_dir = ""\n' + SOURCE, "output_dir", "must not be empty", id="empty-output-dir"
-            ),
-        ],
-    )
-    def test_load_bad_value_names_key_value_and_allowed(
-        self, write_config: Callable[[str], Path], text: str, key: str, words: str
-    ) -> None:
-        error = _error(write_config(text), {"SET": "x"})
+def test_check_runs_each_kinds_own_check() -> None:
+    source = Source(name="a", url="http://h/x", auth=Bearer())
 
-        assert error.key == key
-        assert words in str(error)
-        assert str(error).startswith(f"{key}: ")
+    with pytest.raises(ConfigError) as caught:
+        Config("/out", (source,), "test").check()
 
-    @pytest.mark.parametrize("key", ["token", "password", "key"])
-    def test_load_inline_secret_is_refused_and_its_value_redacted(
-        self, write_config: Callable[[str], Path], key: str
-    ) -> None:
-        error = _error(write_config(SOURCE + f'[sources.auth]\ntype = "bearer"\n{key} = "hunter2-inline"\n'))
-
-        assert error.key == f"sources[0].auth.{key}"
-        assert "inline secrets are not allowed (value redacted)" in str(error)
-        assert "hunter2-inline" not in str(error)
-
-    def test_load_empty_secret_file_is_refused(
-        self, write_config: Callable[[str], Path], tmp_path: Path
-    ) -> None:
-        (tmp_path / "empty").write_text("\n")
-        error = _error(
-            write_config(SOURCE + f'[sources.auth]\ntype = "bearer"\ntoken_file = "{tmp_path / "empty"}"\n')
-        )
-
-        assert error.key == "sources[0].auth.token_file" and "is empty" in str(error)
-
-    def test_load_invalid_toml_names_file_and_line(self, write_config: Callable[[str], Path]) -> None:
-        path = write_config("[[sources]\nname = 1\n")
-
-        error = _error(path)
-
-        assert error.key == str(path) and "invalid TOML" in str(error) and "line 1" in str(error)
-
-    def test_load_missing_cli_file_names_flag(self) -> None:
-        error = _error(Path("/nonexistent/fetcher.toml"))
-
-        assert error.key == "--config" and "no such file" in str(error)
-
-    def test_load_missing_fetcher_config_file_names_variable(self) -> None:
-        error = _error(None, {"FETCHER_CONFIG": "/nonexistent/x.toml"})
-
-        assert error.key == "FETCHER_CONFIG"
-
-    def test_load_nothing_configured_says_how_to_configure(self) -> None:
-        error = _error(None, {})
-
-        assert (
-            error.key == "FETCH_URL"
-            and "mount a TOML file at" in str(error)
-            and "set FETCH_URL" in str(error)
-        )
-
-    @pytest.mark.parametrize(
-        ("env", "key", "words"),
-        [
-            pytest.param({"FETCH_SCHEDULE": "every hour"}, "FETCH_SCHEDULE", "has 2 fields", id="schedule"),
-            pytest.param({"FETCH_NAME": "My API"}, "FETCH_NAME", "is not allowed", id="name"),
-            pytest.param(
-                {"FETCH_FORMATS": "parquet,xlsx"}, "FETCH_FORMATS", '"xlsx" is not one of', id="formats"
-            ),
-            pytest.param({"FETCH_PARAMS": "novalue"}, "FETCH_PARAMS", "is not a query string", id="params"),
-            pytest.param({"FETCH_BEARER_TOKEN": ""}, "FETCH_BEARER_TOKEN", "is not set", id="empty-token"),
-            pytest.param(
-                {"FETCH_BEARER_TOKEN": "a", "FETCH_BEARER_TOKEN_FILE": "/x"},
-                "FETCH_BEARER_TOKEN",
-                "not both",
-                id="two-tokens",
-            ),
-            pytest.param(
-                {"FETCH_BEARER_TOKEN_FILE": "/nonexistent"},
-                "FETCH_BEARER_TOKEN_FILE",
-                "cannot read",
-                id="token-file",
-            ),
-        ],
-    )
-    def test_load_bad_environment_names_variable(self, env: dict[str, str], key: str, words: str) -> None:
-        error = _error(None, {"FETCH_URL": "http://h/x", **env})
-
-        assert error.key == key and words in str(error)
-
-    def test_select_unknown_source_lists_configured(self, write_config: Callable[[str], Path]) -> None:
-        settings = config.load(str(write_config(SOURCE)), {})
-
-        with pytest.raises(ConfigError, match='"b" is not a configured source; have: a'):
-            settings.select("b")
+    assert caught.value.key == "sources[0].auth"
 
 
-class TestS3Output:
-    def test_load_s3_output_with_endpoint_key(self, write_config: Callable[[str], Path]) -> None:
-        path = write_config(
-            'output_dir = "s3://lake/raw/api"\ns3_endpoint_url = "http://127.0.0.1:9000"\n' + SOURCE
-        )
+def test_source_max_response_bytes_is_megabytes() -> None:
+    assert Source(name="a", url="http://h/x", max_response_mb=1.5).max_response_bytes == 1572864
 
-        settings = config.load(str(path), {"AWS_ENDPOINT_URL_S3": "http://ignored:1"})
 
-        assert (settings.output_dir, settings.s3_endpoint_url) == (
-            "s3://lake/raw/api",
-            "http://127.0.0.1:9000",
-        )
+def test_select_unknown_source_lists_configured(write_config: Callable[[str], Path]) -> None:
+    settings = load(str(write_config(SOURCE)), {})
 
-    @pytest.mark.parametrize(
-        ("env", "expected"),
-        [
-            (
-                {"AWS_ENDPOINT_URL_S3": "http://s3.local:9000", "AWS_ENDPOINT_URL": "http://other"},
-                "http://s3.local:9000",
-            ),
-            ({"AWS_ENDPOINT_URL": "https://minio.example.com"}, "https://minio.example.com"),
-            ({}, None),
-        ],
-    )
-    def test_load_s3_endpoint_from_standard_aws_variables(
-        self, write_config: Callable[[str], Path], env: dict[str, str], expected: str | None
-    ) -> None:
-        settings = config.load(str(write_config('output_dir = "s3://lake"\n' + SOURCE)), env)
-
-        assert settings.s3_endpoint_url == expected
-
-    @pytest.mark.parametrize(
-        ("text", "key", "words"),
-        [
-            pytest.param('output_dir = "s3://"\n', "output_dir", "is not s3://bucket", id="no-bucket"),
-            pytest.param('output_dir = "s3://b/../x"\n', "output_dir", "is not s3://bucket", id="traversal"),
-            pytest.param(
-                'output_dir = "s3://b"\ns3_endpoint_url = "minio:9000"\n',
-                "s3_endpoint_url",
-                "not an http:// or https:// URL",
-                id="endpoint-without-scheme",
-            ),
-            pytest.param(
-                'output_dir = "/out"\ns3_endpoint_url = "http://h"\n',
-                "s3_endpoint_url",
-                "only when output_dir is s3://",
-                id="endpoint-without-s3",
-            ),
-        ],
-    )
-    def test_load_bad_s3_settings(
-        self, write_config: Callable[[str], Path], text: str, key: str, words: str
-    ) -> None:
-        error = _error(write_config(text + SOURCE))
-
-        assert error.key == key and words in str(error)
+    with pytest.raises(ConfigError, match='"b" is not a configured source; have: a'):
+        settings.select("b")

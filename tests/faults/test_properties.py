@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from fetcher.config import model as config
+from fetcher.cli import configuration
 from fetcher.run import runner
 from tests.faults import harness as h
 from tests.faults import ondisk as disk
@@ -268,7 +268,7 @@ def _fetch_and_check(
             }
         )
     )
-    settings_ = config.load(str(path), {h.TOKEN_ENV: h.SECRETS.token})
+    settings_ = configuration(str(path), {h.TOKEN_ENV: h.SECRETS.token})
     collect = _Collect()
     logging.getLogger().addHandler(collect)
     try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 import requests
 
-from fetcher.http.auth import AUTH_KINDS, ApiKey, Basic, Bearer
+from fetcher.errors import ConfigError
+from fetcher.http.auth import AUTH_KINDS, ApiKey, Auth, Basic, Bearer
 
 
 def _prepared(auth: object) -> requests.PreparedRequest:
@@ -55,3 +57,42 @@ def test_auth_kinds_table_names_every_kind() -> None:
 
 def test_auth_repr_hides_secret() -> None:
     assert "hidden-value" not in repr(Bearer(token_env="T", secret="hidden-value"))
+
+
+@pytest.mark.parametrize(
+    ("auth", "key", "words"),
+    [
+        pytest.param(Bearer(), "a", "set exactly one of token_env and token_file", id="bearer-neither"),
+        pytest.param(
+            Bearer(token_env="T", token_file="/f"),
+            "a",
+            "set exactly one of token_env and token_file",
+            id="both",
+        ),
+        pytest.param(
+            Basic(username="ann"),
+            "a",
+            "set exactly one of password_env and password_file",
+            id="basic-neither",
+        ),
+        pytest.param(
+            ApiKey(token_env="K", header="X", query="k"),
+            "a.query",
+            "set header or query, not both",
+            id="api-key",
+        ),
+    ],
+)
+def test_auth_kind_checks_its_own_settings(auth: Auth, key: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        auth.check("a")
+
+    assert str(caught.value) == f"{key}: {words}"
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [Bearer(token_file="/f"), Basic(username="ann", password_env="P"), ApiKey(token_env="K", query="k")],
+)
+def test_auth_kind_accepts_one_secret_source(auth: Auth) -> None:
+    auth.check("a")

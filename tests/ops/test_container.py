@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fetcher.config import model as config
+from fetcher.config.environment import startup
+from fetcher.config.load import load
 from fetcher.errors import ConfigError
 from fetcher.ops import container
 
@@ -30,27 +31,29 @@ def out(tmp_path: Path) -> Path:
 
 class TestJobUser:
     def test_job_user_is_owner_of_out(self, out: Path) -> None:
-        assert container.job_user(str(out), {}) == container.JobUser(1234, 2345, f"owner of {out}")
+        assert container.job_user(str(out), startup({})) == container.JobUser(1234, 2345, f"owner of {out}")
 
     def test_job_user_puid_pgid_override(self, out: Path) -> None:
-        assert container.job_user(str(out), {"PUID": "1000", "PGID": "1001"}) == container.JobUser(
+        assert container.job_user(str(out), startup({"PUID": "1000", "PGID": "1001"})) == container.JobUser(
             1000, 1001, "PUID/PGID"
         )
 
     def test_job_user_puid_alone_uses_it_as_gid(self, out: Path) -> None:
-        user = container.job_user(str(out), {"PUID": "1000"})
+        user = container.job_user(str(out), startup({"PUID": "1000"}))
 
         assert (user.uid, user.gid) == (1000, 1000)
 
     def test_job_user_root_owned_out_falls_back_to_image_user(self, tmp_path: Path) -> None:
-        user = container.job_user(str(tmp_path), {})
+        user = container.job_user(str(tmp_path), startup({}))
 
         assert (user.uid, user.gid, user.hand_over) == (10001, 10001, True)
 
     def test_job_user_root_group_alone_is_no_hand_over(self, tmp_path: Path) -> None:
         os.chown(tmp_path, 1234, 0)
 
-        assert container.job_user(str(tmp_path), {}) == container.JobUser(1234, 1234, f"owner of {tmp_path}")
+        assert container.job_user(str(tmp_path), startup({})) == container.JobUser(
+            1234, 1234, f"owner of {tmp_path}"
+        )
 
     @pytest.mark.parametrize(
         ("env", "key"),
@@ -63,35 +66,13 @@ class TestJobUser:
     )
     def test_job_user_root_or_garbage_ids_refused(self, out: Path, env: dict[str, str], key: str) -> None:
         with pytest.raises(ConfigError) as caught:
-            container.job_user(str(out), env)
-
-        assert caught.value.key == key
-
-
-class TestCheckEnvironment:
-    @pytest.mark.parametrize(
-        "env", [{}, {"TZ": "Europe/Berlin"}, {"TZ": ":UTC"}, {"FETCH_ON_START": "never"}]
-    )
-    def test_check_environment_accepts_valid(self, env: dict[str, str]) -> None:
-        container.check_environment(env)
-
-    @pytest.mark.parametrize(
-        ("env", "key"),
-        [
-            ({"TZ": "Mars/Olympus"}, "TZ"),
-            ({"TZ": "../../etc/passwd"}, "TZ"),
-            ({"FETCH_ON_START": "yes"}, "FETCH_ON_START"),
-        ],
-    )
-    def test_check_environment_refuses_unknown(self, env: dict[str, str], key: str) -> None:
-        with pytest.raises(ConfigError) as caught:
-            container.check_environment(env)
+            container.job_user(str(out), startup(env))
 
         assert caught.value.key == key
 
 
 def test_render_crontab_one_line_per_source_at_its_schedule(write_config: Callable[[str], Path]) -> None:
-    settings = config.load(str(write_config(TWO_SOURCES)), {})
+    settings = load(str(write_config(TWO_SOURCES)), {})
 
     lines = container.render_crontab(settings).splitlines()
 
@@ -125,12 +106,13 @@ class TestPrepare:
         self, out: Path, tmp_path: Path, write_config: Callable[[str], Path]
     ) -> None:
         state = tmp_path / "state"
-        settings = config.load(str(write_config(TWO_SOURCES)), {})
+        settings = load(str(write_config(TWO_SOURCES)), {})
         (state).mkdir()
         (state / "fetch.log").write_text("old run\n")
 
+        environ = {"FETCH_BEARER_TOKEN": "s3cret"}
         user = container.prepare(
-            settings, None, {"FETCH_BEARER_TOKEN": "s3cret"}, state_dir=str(state), output_dir=str(out)
+            settings, None, startup(environ), environ, state_dir=str(state), output_dir=str(out)
         )
 
         assert (state / "runas").read_text() == "1234:2345\n" and user.uid == 1234
@@ -147,9 +129,8 @@ class TestPrepare:
         default.write_text("0 * * * * root job\n")
         monkeypatch.setattr(container, "DEFAULT_CRONTAB", str(default))
 
-        container.prepare(
-            None, ConfigError("sources[0].url", "bad"), {}, state_dir=str(tmp_path / "s"), output_dir=str(out)
-        )
+        error = ConfigError("sources[0].url", "bad")
+        container.prepare(None, error, startup({}), {}, state_dir=str(tmp_path / "s"), output_dir=str(out))
 
         assert (tmp_path / "s" / "crontab").read_text() == "0 * * * * root job\n"
         (line,) = [record.getMessage() for record in caplog.records]
@@ -160,9 +141,9 @@ class TestPrepare:
     ) -> None:
         out = tmp_path / "rootout"
         out.mkdir()
-        settings = config.load(str(write_config(TWO_SOURCES)), {})
+        settings = load(str(write_config(TWO_SOURCES)), {})
 
-        container.prepare(settings, None, {}, state_dir=str(tmp_path / "s"), output_dir=str(out))
+        container.prepare(settings, None, startup({}), {}, state_dir=str(tmp_path / "s"), output_dir=str(out))
 
         assert (out.stat().st_uid, out.stat().st_gid) == (10001, 10001)
         assert "event=output_handed_over dir=" in caplog.text
@@ -173,19 +154,13 @@ class TestPrepare:
         data = tmp_path / "data"
         data.mkdir()
         os.chown(data, 4321, 4321)
-        settings = config.load(str(write_config(f'output_dir = "{data}"\n' + TWO_SOURCES)), {})
+        settings = load(str(write_config(f'output_dir = "{data}"\n' + TWO_SOURCES)), {})
 
-        user = container.prepare(settings, None, {}, state_dir=str(tmp_path / "s"), output_dir="/nonexistent")
+        user = container.prepare(
+            settings, None, startup({}), {}, state_dir=str(tmp_path / "s"), output_dir="/nonexistent"
+        )
 
         assert (user.uid, user.gid) == (4321, 4321)
-
-    def test_prepare_bad_tz_raises_before_writing(self, out: Path, tmp_path: Path) -> None:
-        with pytest.raises(ConfigError, match="TZ"):
-            container.prepare(
-                None, None, {"TZ": "Nowhere/Land"}, state_dir=str(tmp_path / "s"), output_dir=str(out)
-            )
-
-        assert not (tmp_path / "s").exists()
 
 
 @pytest.mark.parametrize(
@@ -199,6 +174,6 @@ class TestPrepare:
 def test_on_start_is_never_when_config_is_invalid(
     config_ok: bool, env: dict[str, str], expected: str, write_config: Callable[[str], Path]
 ) -> None:
-    settings = config.load(str(write_config(TWO_SOURCES)), {}) if config_ok else None
+    settings = load(str(write_config(TWO_SOURCES)), {}) if config_ok else None
 
-    assert container.on_start(settings, env) == expected
+    assert container.on_start(settings, startup(env)) == expected

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fetcher import cli
-from fetcher.config import model as config
+from fetcher.config.load import load
 from fetcher.config.model import Config
 from fetcher.errors import FetchError
 from fetcher.ops import health
@@ -27,7 +27,7 @@ TWO_HOURLY = (
 @pytest.fixture
 def settings(write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.setenv("TZ", "UTC")
-    return config.load(str(write_config(TWO_HOURLY)), {})
+    return load(str(write_config(TWO_HOURLY)), {})
 
 
 def _record(settings: Config, source: str, finished: datetime, error: Exception | None = None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fetcher.config import model as config
+from fetcher.config.load import load
 from fetcher.errors import FetchError
 from fetcher.ops import status
 from fetcher.run import history
@@ -19,7 +19,7 @@ def test_render_shows_last_run_and_next_schedule(
     write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TZ", "UTC")
-    settings = config.load(
+    settings = load(
         str(
             write_config(
                 'output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\n'
@@ -43,7 +43,7 @@ def test_render_failed_run_and_never_run(
     write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TZ", "UTC")
-    settings = config.load(
+    settings = load(
         str(
             write_config(
                 'output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\n'

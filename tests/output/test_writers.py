@@ -78,22 +78,12 @@ def test_write_files_failure_mid_write_publishes_nothing(
     def full_disk(self: object, table: pa.Table) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("fetcher.output.writers._CsvSink.write", full_disk)
+    monkeypatch.setattr("fetcher.output.formats._CsvSink.write", full_disk)
 
     with pytest.raises(OutputError, match="No space left on device"):
         write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
 
     assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
-
-
-def test_write_files_row_groups_are_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("fetcher.output.writers.ROW_GROUP_ROWS", 4)
-    pages = [pa.table({"id": [n, n + 1], "name": ["x", "y"], "score": [0.0, 1.0]}) for n in range(0, 10, 2)]
-
-    write_files(LocalStorage(str(tmp_path)), pages, SCHEMA, {"parquet": "a.parquet"})
-
-    metadata = pq.ParquetFile(tmp_path / "a.parquet").metadata
-    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
 
 
 class TestStreamer:
@@ -127,7 +117,7 @@ class TestStreamer:
         def full_disk(self: object, table: pa.Table) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr("fetcher.output.writers._CsvSink.write", full_disk)
+        monkeypatch.setattr("fetcher.output.formats._CsvSink.write", full_disk)
 
         with (
             pytest.raises(OutputError, match="No space left on device"),

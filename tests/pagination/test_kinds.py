@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fetcher.errors import PaginationError, RecordsError
+from fetcher.errors import ConfigError, PaginationError, RecordsError
 from fetcher.pagination.kinds import (
     PAGINATORS,
     Cursor,
@@ -133,7 +133,34 @@ class TestKinds:
             "offset",
             "link",
         ]
-        assert set(PAGINATORS) == {"none", "page", "offset", "cursor", "link", "next_url"}
+        assert list(PAGINATORS) == ["none", "page", "offset", "cursor", "link", "next_url"]
+
+
+class TestCheck:
+    @pytest.mark.parametrize(
+        ("paginator", "key", "words"),
+        [
+            pytest.param(PageNumber(max_pages=0), "p.max_pages", "0 must be greater than 0", id="max-pages"),
+            pytest.param(PageNumber(size=0), "p.size", "0 must be greater than 0", id="size"),
+            pytest.param(
+                PageNumber(size_param="n"), "p.size", "is required with size_param", id="size-param"
+            ),
+            pytest.param(Offset(limit=-1), "p.limit", "-1 must be greater than 0", id="limit"),
+            pytest.param(Link(max_pages=-5), "p.max_pages", "-5 must be greater than 0", id="every-kind"),
+        ],
+    )
+    def test_kind_checks_its_own_settings(self, paginator: Paginator, key: str, words: str) -> None:
+        with pytest.raises(ConfigError) as caught:
+            paginator.check("p")
+
+        assert str(caught.value) == f"{key}: {words}"
+
+    @pytest.mark.parametrize(
+        "paginator",
+        [NoPagination(), PageNumber(size_param="n", size=5), Offset(limit=1), NextUrl(next_path="n")],
+    )
+    def test_kind_accepts_sound_settings(self, paginator: Paginator) -> None:
+        paginator.check("p")
 
 
 class TestTraps:

@@ -14,7 +14,7 @@ import pytest
 import responses
 from responses import registries
 
-from fetcher.config import model as config
+from fetcher.config.load import load as load_config
 from fetcher.config.model import Source
 from fetcher.errors import FetchError
 from fetcher.http.client import Client
@@ -34,7 +34,7 @@ INCREMENTAL = '[sources.incremental]\ncursor_field = "t"\nparam = "since"\niniti
 def source_from(write_config: Callable[[str], Path]) -> Callable[[str], Source]:
     def load(extra: str = "") -> Source:
         text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
-        return config.load(str(write_config(text)), {}).sources[0]
+        return load_config(str(write_config(text)), {}).sources[0]
 
     return load
 
@@ -195,4 +195,4 @@ class TestProbeParts:
         with Client(source, Deadline.after(30)) as client:
             page = pipeline.page_fetcher(client, source)(PageRequest(URL, {}))
 
-        assert pipeline.columns(page, "api") == {"v": "double", "g.x": "string"}
+        assert pipeline.columns(page, "api") == {"v": "double", "g__x": "string"}

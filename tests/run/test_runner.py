@@ -16,7 +16,8 @@ import pytest
 import responses
 from responses import matchers, registries
 
-from fetcher.config import model as config
+from fetcher.config import secrets
+from fetcher.config.load import load
 from fetcher.config.model import Config
 from fetcher.errors import Locked
 from fetcher.run import runner
@@ -29,7 +30,7 @@ def _config(
     write_config: Callable[[str], Path], extra: str = "", env: dict[str, str] | None = None
 ) -> Config:
     text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
-    return config.load(str(write_config(text)), env or {})
+    return secrets.resolve(load(str(write_config(text)), env or {}), env or {})
 
 
 def _files(out: Path, suffix: str) -> list[Path]:

@@ -15,7 +15,8 @@ import pyarrow.dataset as ds
 import pytest
 from pyarrow import fs
 
-from fetcher.config import model as config
+from fetcher.config.load import load
+from fetcher.config.model import Config
 from fetcher.errors import OutputError
 from fetcher.run import runner
 from fetcher.storage.s3 import S3Storage
@@ -33,7 +34,7 @@ def served() -> Iterator[ApiServer]:
 
 def _config(
     write_config: Callable[[str], Path], output_dir: str, api: ApiServer, endpoint: str = ""
-) -> config.Config:
+) -> Config:
     endpoint_line = f's3_endpoint_url = "{endpoint}"\n' if endpoint else ""
     text = (
         f'output_dir = "{output_dir}"\n{endpoint_line}'
@@ -41,7 +42,7 @@ def _config(
         'records = "data"\n[sources.pagination]\ntype = "page"\nsize = 100\n'
         '[sources.incremental]\ncursor_field = "id"\nparam = "after"\n'
     )
-    return config.load(str(write_config(text)), {})
+    return load(str(write_config(text)), {})
 
 
 def _objects(s3: fs.S3FileSystem, prefix: str) -> list[str]:
