@@ -10,12 +10,12 @@ import pandas as pd
 
 def main(directory: str) -> None:
     root = Path(directory)
-    files = sorted(root.glob("date=*/*.parquet"))
+    files = sorted(root.glob("fetch_date=*/*.parquet"))
     if not files:
         sys.exit(f"preview: no Parquet file under {root}")
     newest = files[-1]
     print(f"Files written ({len(files)} run(s) so far):")
-    for path in sorted(root.glob("date=*/*")):
+    for path in sorted(root.glob("fetch_date=*/*")):
         print(f"  {path.relative_to(root.parent)}  {path.stat().st_size:>8} bytes")
     frame = pd.read_parquet(newest)
     print(f"\n{newest.name}: {len(frame)} rows, {len(frame.columns)} columns")

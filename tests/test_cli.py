@@ -39,7 +39,7 @@ def test_main_runs_every_source(write_config: Callable[[str], Path], tmp_path: P
     responses.get(URL + "/two", json=[{"id": 2}])
 
     assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
-    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/date=*/*.parquet")) == [
+    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/fetch_date=*/*.parquet")) == [
         "one",
         "two",
     ]
@@ -69,7 +69,7 @@ def test_main_failed_source_exits_1_and_others_still_run(
     responses.get(URL + "/two", json=[{"id": 2}])
 
     assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_FAILED
-    assert list((tmp_path / "out").glob("two/date=*/*.parquet"))
+    assert list((tmp_path / "out").glob("two/fetch_date=*/*.parquet"))
 
 
 def test_main_config_error_exits_2_with_one_line(
@@ -182,7 +182,7 @@ def test_main_storage_error_on_one_source_lets_the_others_run(
     code = cli.main(["run", "--config", str(write_config(TWO_SOURCES))])
 
     assert code == EXIT_FAILED
-    assert list((tmp_path / "out").glob("two/date=*/*.parquet"))
+    assert list((tmp_path / "out").glob("two/fetch_date=*/*.parquet"))
     assert "event=error source=one error=" in capsys.readouterr().err
 
 

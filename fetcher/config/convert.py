@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import types
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
@@ -108,6 +108,8 @@ def _describe(hint: Any) -> str:
         return "a list of strings" if get_args(hint)[0] is str else "a list of tables"
     if get_origin(hint) is dict or _is_struct(hint):
         return "a table"
+    if get_origin(hint) is Literal:
+        return "one of: " + ", ".join(map(str, get_args(hint)))
     return _NAMES.get(hint, str(hint))
 
 

@@ -9,7 +9,7 @@ pagination and auth kinds check their own settings (fetcher.pagination.kinds, fe
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -21,6 +21,7 @@ from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
 from fetcher.output.formats import FORMATS
 from fetcher.pagination.kinds import NoPagination, Paginator
+from fetcher.records.rules import DEFAULT_SEPARATOR, ColumnRules
 from fetcher.storage import check_output_dir
 
 DEFAULT_OUTPUT_DIR = "/out"
@@ -64,6 +65,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     headers: dict[str, str] = {}
     body: dict[str, Any] | None = None
     records: str = ""
+    format: Literal["auto", "json", "ndjson"] = "auto"
     formats: tuple[str, ...] = tuple(FORMATS)
     schedule: str = schedule.DEFAULT_SCHEDULE
     timeout_s: float = 30.0
@@ -73,10 +75,26 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pagination: Paginator = NoPagination()
     auth: Auth | None = None
     incremental: Incremental | None = None
+    flatten_separator: str = DEFAULT_SEPARATOR
+    column_names: Literal["as_is", "snake_case"] = "as_is"
+    infer_types: bool = True
+    columns: dict[str, str] = {}
+    exclude: tuple[str, ...] = ()
 
     @property
     def max_response_bytes(self) -> int:
         return int(self.max_response_mb * 1024 * 1024)
+
+    @property
+    def rules(self) -> ColumnRules:
+        """How the source's records land as columns: names, declared types, fields left out."""
+        return ColumnRules(
+            flatten_separator=self.flatten_separator,
+            column_names=self.column_names,
+            infer_types=self.infer_types,
+            columns=self.columns,
+            exclude=self.exclude,
+        )
 
     def check(self, where: str) -> None:
         """Raise ConfigError naming the key under `where` unless every setting makes sense."""
@@ -109,6 +127,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             ("max_response_mb", self.max_response_mb),
         ):
             _check_positive(value, f"{where}.{key}")
+        self.rules.check(where)
         self.retry.check(f"{where}.retry")
         self.pagination.check(f"{where}.pagination")
         if self.auth is not None:

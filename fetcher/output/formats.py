@@ -66,15 +66,19 @@ class _ParquetSink:
 
 
 class _CsvSink:
-    """A header row, empty fields for nulls and `""` for empty strings (pyarrow's CSV writer)."""
+    """A header row, empty fields for nulls and `""` for empty strings (pyarrow's CSV writer);
+    timestamps as ISO 8601 text, with `Z` when they are in UTC (records.landing.csv_ready)."""
 
     def __init__(self, file: Output, schema: pa.Schema) -> None:
         import pyarrow.csv as pacsv
 
-        self._writer = pacsv.CSVWriter(file, schema)
+        from fetcher.records.landing import csv_ready
+
+        self._ready = csv_ready
+        self._writer = pacsv.CSVWriter(file, csv_ready(schema.empty_table()).schema)
 
     def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
+        self._writer.write_table(self._ready(table))
 
     def close(self) -> None:
         self._writer.close()

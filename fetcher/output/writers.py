@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from fetcher.output.formats import FORMATS, Sink
+from fetcher.records.landing import RunStamp
 from fetcher.records.schema import conform
 from fetcher.storage.base import Staged, Storage, output_errors
 
@@ -137,19 +138,14 @@ def write_files(
     pages: Iterable[pa.Table],
     schema: pa.Schema,
     targets: Mapping[str, str],
-    observe: Callable[[pa.Table], None] | None = None,
+    stamp: RunStamp,
 ) -> list[WrittenFile]:
-    """Write `pages`, conformed to `schema`, to each `format -> relpath` in `targets`, and publish.
-
-    `observe` sees every conformed page (the incremental cursor is taken from them).
-    """
-    files = FileSet(storage, schema, targets)
+    """Write `pages`, conformed to `schema` and stamped with the run's columns, to each
+    `format -> relpath` in `targets`, and publish them."""
+    files = FileSet(storage, stamp.schema(schema), targets)
     try:
         for page in pages:
-            table = conform(page, schema)
-            if observe is not None:
-                observe(table)
-            files.write(table)
+            files.write(stamp.table(conform(page, schema)))
     except BaseException:
         files.discard()
         raise
@@ -164,15 +160,11 @@ class Streamer:
     discards what was streamed. `publish` then succeeds only if streaming is still `active`.
     """
 
-    def __init__(
-        self,
-        storage: Storage,
-        targets: Mapping[str, str],
-        observe: Callable[[pa.Table], None] | None = None,
-    ) -> None:
+    def __init__(self, storage: Storage, targets: Mapping[str, str], stamp: RunStamp) -> None:
         self._storage = storage
         self._targets = targets
-        self._observe = observe
+        self._stamp = stamp
+        self._schema: pa.Schema | None = None  # the run's schema when streaming began
         self._files: FileSet | None = None
         self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=_QUEUED_PAGES)
         self._thread: threading.Thread | None = None
@@ -194,8 +186,8 @@ class Streamer:
 
     @property
     def schema(self) -> pa.Schema | None:
-        """The streamed files' schema (the run's, as it stood at the first page), if streaming."""
-        return self._files.schema if self._files is not None else None
+        """The run's schema as it stood at the first page, if streaming."""
+        return self._schema if self._files is not None else None
 
     def offer(self, table: pa.Table, schema: pa.Schema) -> None:
         """Stream `table` if `schema` (the run's so far) is the one streaming started with."""
@@ -203,19 +195,17 @@ class Streamer:
         if self.abandoned or table.num_rows == 0:
             return
         if self._files is None:
-            self._files = FileSet(self._storage, schema, self._targets)
+            self._schema = schema
+            self._files = FileSet(self._storage, self._stamp.schema(schema), self._targets)
             self._thread = threading.Thread(
                 target=self._drain, args=(self._files,), name="fetcher-writer", daemon=True
             )
             self._thread.start()
-        elif not schema.equals(self._files.schema):
+        elif not schema.equals(self._schema):
             self._stop(discard=True)
             self.abandoned = True
             return
-        conformed = conform(table, self._files.schema)
-        if self._observe is not None:
-            self._observe(conformed)
-        self._queue.put(conformed)
+        self._queue.put(self._stamp.table(conform(table, schema)))
 
     def publish(self) -> list[WrittenFile]:
         """Finish and publish the streamed files. Only when `active`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +36,21 @@ def with_run_columns(table: pa.Table, run_id: str, started_at: datetime) -> pa.T
     fetched_at = pa.repeat(pa.scalar(started_at.astimezone(UTC), TIMESTAMP_TZ), table.num_rows)
     stamp = pa.repeat(pa.scalar(run_id, pa.string()), table.num_rows)
     return pa.Table.from_arrays([*table.columns, fetched_at, stamp], schema=with_run_fields(table.schema))
+
+
+class RunStamp(NamedTuple):
+    """The run a page belongs to: what its `_run_id` and `_fetched_at` columns hold."""
+
+    run_id: str
+    started_at: datetime
+
+    def schema(self, schema: pa.Schema) -> pa.Schema:
+        """A file's schema: the run's columns, then the metadata columns."""
+        return with_run_fields(schema)
+
+    def table(self, table: pa.Table) -> pa.Table:
+        """A conformed page, stamped with the metadata columns."""
+        return with_run_columns(table, self.run_id, self.started_at)
 
 
 def csv_ready(table: pa.Table) -> pa.Table:

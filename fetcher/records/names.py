@@ -59,7 +59,7 @@ class Namer:
     """Renders key paths as landed names under `rules`, remembering the ones it renamed."""
 
     def __init__(self, rules: ColumnRules) -> None:
-        self._separator = rules.separator
+        self._separator = rules.flatten_separator
         self._key = snake_case if rules.column_names == SNAKE_CASE else str
         self.renamed: dict[str, str] = {}  # landed name -> the reserved name it would have had
 

@@ -2,10 +2,10 @@
 
 One frozen settings type, `ColumnRules`, that configuration embeds and the records stage reads:
 
-- `separator` joins a nested object's keys into one column name (`address__city`);
+- `flatten_separator` joins a nested object's keys into one column name (`address__city`);
 - `column_names` is `"as_is"` (keys as served) or `"snake_case"` (see names.snake_case);
 - `infer_types` turns string columns holding only timestamps or only dates into those types;
-- `types` declares a landed column's type, which wins over what the values suggest;
+- `columns` declares a landed column's type, which wins over what the values suggest;
 - `exclude` lists dotted paths into the record (`customer.email`, `raw`) never written.
 
 This module imports no pyarrow, so validating a configuration stays light.
@@ -73,31 +73,31 @@ def parse_path(entry: str) -> tuple[str, ...]:
 class ColumnRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How records land as columns; the defaults keep keys as served, joined by `__`."""
 
-    separator: str = DEFAULT_SEPARATOR
+    flatten_separator: str = DEFAULT_SEPARATOR
     column_names: Literal["as_is", "snake_case"] = "as_is"
     infer_types: bool = True
-    types: dict[str, str] = msgspec.field(default_factory=dict)
+    columns: dict[str, str] = msgspec.field(default_factory=dict)
     exclude: tuple[str, ...] = ()
 
     def check(self, where: str = "") -> None:
         """Raise ConfigError naming the first bad setting (`where` prefixes its key)."""
         prefix = f"{where}." if where else ""
-        if not self.separator or _CONTROL.search(self.separator):
+        if not self.flatten_separator or _CONTROL.search(self.flatten_separator):
             raise ConfigError(
-                f"{prefix}separator",
-                f"{self.separator!r} must be non-empty text without control characters, such as '__'",
+                f"{prefix}flatten_separator",
+                f"{self.flatten_separator!r} must be non-empty text without control characters, such as '__'",
             )
         if self.column_names not in NAMINGS:
             raise ConfigError(
                 f"{prefix}column_names", f"{self.column_names!r} is not one of {', '.join(NAMINGS)}"
             )
-        for name, text in self.types.items():
+        for name, text in self.columns.items():
             if not name:
-                raise ConfigError(f"{prefix}types", "a declared column has an empty name")
+                raise ConfigError(f"{prefix}columns", "a declared column has an empty name")
             try:
                 parse_type(text)
             except ValueError as exc:
-                raise ConfigError(f"{prefix}types.{name}", str(exc)) from None
+                raise ConfigError(f"{prefix}columns.{name}", str(exc)) from None
         for entry in self.exclude:
             try:
                 parse_path(entry)
@@ -106,7 +106,7 @@ class ColumnRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     def declared(self) -> dict[str, ColumnType]:
         """The declared types by landed column name (the rules must have passed `check`)."""
-        return {name: parse_type(text) for name, text in self.types.items()}
+        return {name: parse_type(text) for name, text in self.columns.items()}
 
     def excluded(self) -> frozenset[tuple[str, ...]]:
         """The `exclude` entries as key paths."""
@@ -115,7 +115,7 @@ class ColumnRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     @property
     def needs_decimals(self) -> bool:
         """True when a column is declared decimal: bodies must then be decoded with exact decimals."""
-        return any(parse_type(text).name == "decimal" for text in self.types.values())
+        return any(parse_type(text).name == "decimal" for text in self.columns.values())
 
 
 DEFAULT_RULES = ColumnRules()

@@ -82,9 +82,16 @@ class Unifier:
         self._pages = 0
         self._schema: pa.Schema | None = None
 
-    def observe(self, table: pa.Table) -> None:
-        """Fold one page's columns into the run's schema; RecordsError if two fields land on one name."""
+    def observe(self, table: pa.Table, url: str = "") -> None:
+        """Fold one page's columns into the run's schema.
+
+        RecordsError if two fields land on one name, or if a value of a declared column does not
+        convert to its type (naming `url`, the page's, redacted): a page is refused as it comes.
+        """
         self._pages += 1
+        for name, declared in self._declared.items():
+            if name in table.column_names:
+                convert(table.column(name), declared, name, url)
         for field in table.schema:
             path = path_of(field)
             known = self._paths.setdefault(field.name, path)

@@ -28,6 +28,9 @@ from fetcher.pagination import kinds as pagination
 from fetcher.pagination.kinds import Page, PageRequest
 from fetcher.records import flatten as records
 from fetcher.records import schema
+from fetcher.records.landing import RunStamp, with_run_fields
+from fetcher.records.names import Namer
+from fetcher.records.rules import ColumnRules
 from fetcher.redact import redact
 from fetcher.run import state
 from fetcher.run.history import RunRecord
@@ -43,20 +46,22 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
     The spool lives in `scratch_dir`. Returns True when the state should advance to `record.cursor`.
     """
     deadline = Deadline.after(source.run_timeout_s)
+    rules = source.rules
     cursor = load_cursor(storage, source)
-    tracker = state.CursorTracker(source.incremental.cursor_field, cursor) if source.incremental else None
+    tracker = _tracker(source, rules, cursor)
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
+    stamp = RunStamp(record.run_id, record.started_at)
     with (
         Client(source, deadline) as client,
         Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
-        Streamer(storage, targets, tracker) as streamer,
+        Streamer(storage, targets, stamp) as streamer,
     ):
-        stages = _Stages(source, spool, streamer)
+        stages = _Stages(source, rules, spool, streamer, tracker)
         _fetch_pages(client, first_request(source, cursor), deadline, stages, record)
         run_schema = stages.unifier.schema
-        if not _describe(source, spool.rows, run_schema, record, tracker):
+        if not _describe(source, spool.rows, stamp.schema(run_schema), record, tracker):
             return False
-        record.files = _publish(storage, stages, run_schema, targets, tracker)
+        record.files = _publish(storage, stages, run_schema, targets, stamp)
     if tracker is None or not tracker.seen:
         return False
     record.cursor = tracker.value
@@ -70,6 +75,14 @@ def load_cursor(storage: Storage, source: Source) -> Any:
     return state.load_cursor(storage, source.name, source.incremental)
 
 
+def _tracker(source: Source, rules: ColumnRules, cursor: Any) -> state.CursorTracker | None:
+    """The tracker of the largest `cursor_field` value, under the column name that field lands as."""
+    if source.incremental is None:
+        return None
+    column = Namer(rules).land(tuple(source.incremental.cursor_field.split(".")))
+    return state.CursorTracker(column, cursor)
+
+
 def first_request(source: Source, cursor: Any) -> PageRequest:
     """The request the run starts from: the source's parameters, and the cursor if there is one."""
     params = dict(source.params)
@@ -81,11 +94,18 @@ def first_request(source: Source, cursor: Any) -> PageRequest:
 def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
     """What pagination calls for each request: fetch it, decode the body, find the records."""
 
+    rules = source.rules
+
     def fetch(request: PageRequest) -> Page:
         response = client.get(request)
         shown = redact(response.url)
         try:
-            document = decode(response.content, response.headers.get("Content-Type", ""))
+            document = decode(
+                response.content,
+                response.headers.get("Content-Type", ""),
+                format=source.format,
+                decimals=rules.needs_decimals,
+            )
         except NotJson as exc:
             raise FetchError(shown, str(exc), status=200) from None
         found = records.extract(document.value, source.records, shown)
@@ -96,29 +116,35 @@ def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page
     return fetch
 
 
-def columns(page: Page, source: str) -> dict[str, str]:
-    """The columns and types a run would write for `page` alone."""
-    unifier = schema.Unifier(source)
-    unifier.observe(records.to_table(page.records, exact=page.exact))
-    return {item.name: str(item.type) for item in unifier.schema}
+def columns(page: Page, source: Source) -> dict[str, str]:
+    """The columns, as they land, and their types that a run would write for `page` alone."""
+    rules = source.rules
+    unifier = schema.Unifier(source.name, rules)
+    unifier.observe(records.to_table(page.records, exact=page.exact, rules=rules), redact(page.url))
+    return {item.name: str(item.type) for item in with_run_fields(unifier.schema)}
 
 
 @dataclass
 class _Stages:
-    """Where each page goes: deduplicated, flattened, unified with the run's schema, spooled, streamed."""
+    """Where each page goes: deduplicated, flattened, unified with the run's schema, its cursor
+    noted, spooled, streamed."""
 
     source: Source
+    rules: ColumnRules
     spool: Spool
     streamer: Streamer
+    tracker: state.CursorTracker | None
 
     def __post_init__(self) -> None:
         incremental = self.source.incremental
         self.dedupe = records.Deduplicator(incremental.primary_key if incremental else ())
-        self.unifier = schema.Unifier(self.source.name)
+        self.unifier = schema.Unifier(self.source.name, self.rules)
 
     def take(self, page: Page) -> None:
-        table = records.to_table(self.dedupe(page.records), exact=page.exact)
-        self.unifier.observe(table)
+        table = records.to_table(self.dedupe(page.records), exact=page.exact, rules=self.rules)
+        self.unifier.observe(table, redact(page.url))
+        if self.tracker is not None:
+            self.tracker(table)
         self.spool.append(table)
         self.streamer.offer(table, self.unifier.schema)
 
@@ -173,11 +199,9 @@ def _publish(
     stages: _Stages,
     run_schema: pa.Schema,
     targets: dict[str, str],
-    tracker: state.CursorTracker | None,
+    stamp: RunStamp,
 ) -> list[WrittenFile]:
     """Publish the streamed files, or, if the schema widened after streaming began, write them anew."""
     if stages.streamer.active and stages.streamer.schema == run_schema:
         return stages.streamer.publish()
-    if tracker is not None:
-        tracker.reset()  # the cursor is taken again from the pages as they are written anew
-    return write_files(storage, stages.spool.tables(), run_schema, targets, observe=tracker)
+    return write_files(storage, stages.spool.tables(), run_schema, targets, stamp)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fetcher.config.model import Incremental
+from fetcher.records.landing import json_value
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
 
@@ -47,7 +48,7 @@ def save_cursor(storage: Storage, source: str, incremental: Incremental, cursor:
         layout.state_file(source),
         {
             "cursor_field": incremental.cursor_field,
-            "cursor": cursor,
+            "cursor": json_value(cursor),
             "run_id": run_id,
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
@@ -55,16 +56,15 @@ def save_cursor(storage: Storage, source: str, incremental: Incremental, cursor:
 
 
 class CursorTracker:
-    """The largest value of `field` across a run's conformed pages."""
+    """The largest value of the column `field` across a run's pages, as the API served it.
+
+    It sees each page as flattened, before the run's types are applied, so that the cursor sent
+    back is the API's own text (a timestamp keeps its spelling and offset).
+    """
 
     def __init__(self, field: str, previous: Any) -> None:
         self.field = field
-        self.previous = previous
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the pages seen so far (they are about to be written again)."""
-        self.value = self.previous
+        self.value = previous
         self.seen = False
 
     def __call__(self, table: pa.Table) -> None:

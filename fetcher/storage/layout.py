@@ -1,6 +1,6 @@
 """The output layout: every path under `output_dir`, named in this one place.
 
-    {name}/date={YYYY-MM-DD}/{name}_{run_id}.{format}   a run's data file, one per format
+    {name}/fetch_date={YYYY-MM-DD}/{name}_{run_id}.{format}   a run's data file, one per format
     {name}/_runs/{run_id}.json                          a run's record
     {name}/_state.json                                  the incremental state
     {name}/.lock                                        the lock (on local disk only)
@@ -18,7 +18,7 @@ import re
 import secrets
 from datetime import UTC, datetime
 
-PARTITION_KEY = "date"
+PARTITION_KEY = "fetch_date"
 TEMP_NAME = re.compile(r"\..+\.tmp")
 _RUN_RECORD_NAME = re.compile(r"(\d{8}T\d{6}Z)\.json")
 _RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"

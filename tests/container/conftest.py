@@ -112,7 +112,7 @@ def run_records(out: Path, source: str) -> list[dict[str, Any]]:
 
 
 def data_files(out: Path, source: str) -> list[Path]:
-    return sorted(path for path in out.glob(f"{source}/date=*/*") if not path.name.startswith("."))
+    return sorted(path for path in out.glob(f"{source}/fetch_date=*/*") if not path.name.startswith("."))
 
 
 def temp_files(out: Path) -> list[Path]:

@@ -214,7 +214,7 @@ class TestScheduled:
         assert fleet.tz_target_utc <= started < fleet.tz_target_utc + timedelta(minutes=1)
         (parquet,) = [path for path in data_files(fleet.dirs["tz"], "tz") if path.suffix == ".parquet"]
         assert parquet.name == f"tz_{started:%Y%m%dT%H%M%SZ}.parquet"
-        assert parquet.parent.name == f"date={started:%Y-%m-%d}"
+        assert parquet.parent.name == f"fetch_date={started:%Y-%m-%d}"
 
     def test_hardened_read_only_cap_drop_all_still_runs_jobs(self, fleet: Fleet) -> None:
         record = fleet.wait_for_run("hardened")
@@ -734,6 +734,6 @@ def test_make_demo_fetches_the_bundled_api_and_previews_the_files(image: str, tm
         assert "event=run source=demo-orders status=succeeded pages=5 records=240" in demo.stdout
         assert "240 rows, 7 columns" in demo.stdout and "customer.city" in demo.stdout
         assert docker("inspect", "-f", "{{.State.Running}}", f"{container}-demo").stdout.strip() == "true"
-        assert {path.suffix for path in out.glob("demo-orders/date=*/*")} == {".csv", ".parquet"}
+        assert {path.suffix for path in out.glob("demo-orders/fetch_date=*/*")} == {".csv", ".parquet"}
     finally:
         _make("demo-stop", CONTAINER=container)

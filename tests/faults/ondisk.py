@@ -27,7 +27,7 @@ def source_dir(out: Path) -> Path:
 
 def data_files(out: Path) -> list[Path]:
     """Published data files (temporary names start with a dot and are not matched)."""
-    return sorted(path for path in source_dir(out).glob("date=*/*") if not path.name.startswith("."))
+    return sorted(path for path in source_dir(out).glob("fetch_date=*/*") if not path.name.startswith("."))
 
 
 def new_data(out: Path, before: Mapping[str, str]) -> tuple[Path, Path]:
@@ -163,7 +163,7 @@ def assert_failed_cleanly(
     for relpath, digest in before.items():
         assert after.get(relpath) == digest, f"earlier file {relpath} changed or vanished"
     new = sorted(set(after) - set(before))
-    assert not [path for path in new if "/date=" in path], f"new data files after a failed run: {new}"
+    assert not [path for path in new if "/fetch_date=" in path], f"new data files after a failed run: {new}"
     assert temp_files(out) == [], "temporary files left behind"
     check_published_files(out)
     assert problem in result.stderr, f"{problem!r} not in stderr:\n{result.stderr}"

@@ -85,7 +85,7 @@ def config_for(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 def data_files(out: Path, suffix: str = "*") -> list[Path]:
-    return sorted(out.glob(f"api/date=*/api_*.{suffix}"))
+    return sorted(out.glob(f"api/fetch_date=*/api_*.{suffix}"))
 
 
 def test_paginated_5000_records_read_back_equal(
@@ -105,7 +105,7 @@ def test_paginated_5000_records_read_back_equal(
     (parquet_path,) = data_files(out, "parquet")
     assert pq.read_table(parquet_path).to_pylist() == expected
     dataset = ds.dataset(
-        [str(path) for path in out.glob("api/date=*/*.parquet")],
+        [str(path) for path in out.glob("api/fetch_date=*/*.parquet")],
         partitioning="hive",
         partition_base_dir=str(out / "api"),
     )
@@ -133,12 +133,12 @@ def test_kill_9_mid_write_leaves_no_partial_file(
     out = tmp_path / "out"
 
     process = fetcher(config)
-    wait_for(lambda: list(out.glob("api/date=*/.api_*.tmp")), what="a staged data file")
+    wait_for(lambda: list(out.glob("api/fetch_date=*/.api_*.tmp")), what="a staged data file")
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
     assert data_files(out) == []
-    assert list(out.glob("api/date=*/.*.tmp"))  # the crash left its temporary files behind...
+    assert list(out.glob("api/fetch_date=*/.*.tmp"))  # the crash left its temporary files behind...
     result = run_fetcher(config)
     assert result.returncode == 0, result.stderr
     assert list(out.glob("api/**/.*.tmp")) == []  # ...which the next run removed

@@ -20,7 +20,7 @@ PAGES = [
     pa.table({"id": [1, 2], "name": ["a", ""], "score": [1.5, None]}),
     pa.table({"id": [3], "name": [None]}),
 ]
-TARGETS = {"parquet": "api/date=2026-11-21/api_1.parquet", "csv": "api/date=2026-11-21/api_1.csv"}
+TARGETS = {"parquet": "api/fetch_date=2026-11-21/api_1.parquet", "csv": "api/fetch_date=2026-11-21/api_1.csv"}
 
 
 def test_write_files_both_formats_hold_every_row(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_write_files_failure_mid_write_publishes_nothing(
     with pytest.raises(OutputError, match="No space left on device"):
         write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
 
-    assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+    assert list((tmp_path / "api" / "fetch_date=2026-11-21").iterdir()) == []
 
 
 class TestStreamer:
@@ -109,7 +109,7 @@ class TestStreamer:
             streamer.offer(PAGES[1], wider)
 
             assert streamer.abandoned and not streamer.active
-            assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+            assert list((tmp_path / "api" / "fetch_date=2026-11-21").iterdir()) == []
 
     def test_streamer_write_error_surfaces_and_publishes_nothing(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -127,14 +127,14 @@ class TestStreamer:
                 streamer.offer(page, SCHEMA)
             streamer.publish()
 
-        assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+        assert list((tmp_path / "api" / "fetch_date=2026-11-21").iterdir()) == []
 
     def test_streamer_exit_on_failure_discards(self, tmp_path: Path) -> None:
         with pytest.raises(RuntimeError), Streamer(LocalStorage(str(tmp_path)), TARGETS) as streamer:
             streamer.offer(PAGES[0], SCHEMA)
             raise RuntimeError("fetch failed")
 
-        assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+        assert list((tmp_path / "api" / "fetch_date=2026-11-21").iterdir()) == []
 
 
 def test_write_files_are_complete_on_disk_when_published(
@@ -175,4 +175,4 @@ def test_write_files_second_publish_failing_leaves_no_file(
         write_files(LocalStorage(str(tmp_path)), PAGES, SCHEMA, TARGETS)
 
     assert len(renames) == 2
-    assert list((tmp_path / "api" / "date=2026-11-21").iterdir()) == []
+    assert list((tmp_path / "api" / "fetch_date=2026-11-21").iterdir()) == []

@@ -216,7 +216,7 @@ def _unwrap(document: dict[str, object], levels: int) -> object:
 
 class TestColumnRules:
     def test_to_table_custom_separator(self) -> None:
-        table = to_table([{"a": {"b": 1}}], rules=ColumnRules(separator="_"))
+        table = to_table([{"a": {"b": 1}}], rules=ColumnRules(flatten_separator="_"))
 
         assert table.column_names == ["a_b"]
 
@@ -263,7 +263,7 @@ class TestColumnRules:
         assert to_table([{"userEmail": "a@b", "userId": 1}], rules=rules).column_names == ["user_id"]
 
     def test_to_table_declared_json_keeps_object_whole(self) -> None:
-        rules = ColumnRules(types={"address": "json"})
+        rules = ColumnRules(columns={"address": "json"})
         records = [{"address": {"city": "Oslo", "geo": [1, 2]}}, {"address": "unknown"}, {"address": None}]
 
         table = to_table(records, rules=rules)
@@ -286,7 +286,7 @@ class TestDecimals:
     BODY = b'[{"price": 12.30, "rate": 0.1, "big": 1e400, "tags": [1.50, 2], "n": 7, "mix": [1.5, "x"]}]'
 
     def test_to_table_declared_decimal_is_exact(self) -> None:
-        rules = ColumnRules(types={"price": "decimal(10,2)"})
+        rules = ColumnRules(columns={"price": "decimal(10,2)"})
         records = decode(self.BODY, decimals=True).value
 
         table = _as_run(records, rules)
@@ -295,7 +295,7 @@ class TestDecimals:
         assert table.column("price").to_pylist() == [Decimal("12.30")]
 
     def test_to_table_undeclared_floats_identical_with_decimals(self) -> None:
-        rules = ColumnRules(types={"price": "decimal(10,2)"})
+        rules = ColumnRules(columns={"price": "decimal(10,2)"})
         plain = _as_run(decode(self.BODY).value, rules)
         exact = _as_run(decode(self.BODY, decimals=True).value, rules)
 
@@ -305,7 +305,7 @@ class TestDecimals:
         assert json.loads(exact.column("tags")[0].as_py()) == [1.5, 2]
 
     def test_to_table_decimal_values_that_do_not_fit_fail_with_url(self) -> None:
-        rules = ColumnRules(types={"price": "decimal(4,2)"})
+        rules = ColumnRules(columns={"price": "decimal(4,2)"})
         page = to_table(decode(b'[{"price": 1.5}, {"price": 123.456}]', decimals=True).value, rules=rules)
         unifier = Unifier("api", rules)
         unifier.observe(page)

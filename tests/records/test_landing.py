@@ -32,7 +32,7 @@ RECORDS = [
 
 
 def _landed() -> pa.Table:
-    rules = ColumnRules(types={"price": "decimal(10,2)"})
+    rules = ColumnRules(columns={"price": "decimal(10,2)"})
     page = to_table(RECORDS, rules=rules)
     unifier = Unifier("api", rules)
     unifier.observe(page)

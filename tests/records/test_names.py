@@ -40,7 +40,7 @@ def test_snake_case_rule(key: str, expected: str) -> None:
 
 def test_namer_joins_keys_with_separator() -> None:
     assert Namer(ColumnRules()).land(("address", "city")) == "address__city"
-    assert Namer(ColumnRules(separator="_")).land(("address", "city")) == "address_city"
+    assert Namer(ColumnRules(flatten_separator="_")).land(("address", "city")) == "address_city"
 
 
 def test_namer_snake_cases_each_key() -> None:

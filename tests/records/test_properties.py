@@ -137,7 +137,7 @@ DECIMALS = st.decimals(min_value=-(10**6), max_value=10**6, places=3, allow_nan=
 def test_properties_declared_decimals_exact_and_floats_unchanged(
     values: list[Any], floats: list[float], cuts: list[int]
 ) -> None:
-    rules = ColumnRules(types={"price": "decimal(12,3)"})
+    rules = ColumnRules(columns={"price": "decimal(12,3)"})
     rows = zip(values, itertools.cycle(floats))
     body = (
         "["
@@ -225,7 +225,7 @@ def _snake(key: str) -> str:
 def test_properties_names_by_separator_and_snake_case_or_a_collision(
     records: list[dict[str, Any]], separator: str, snake: bool, cuts: list[int]
 ) -> None:
-    rules = ColumnRules(separator=separator, column_names="snake_case" if snake else "as_is")
+    rules = ColumnRules(flatten_separator=separator, column_names="snake_case" if snake else "as_is")
     expected = _landed_names(records, separator, snake)
 
     if expected is None:

@@ -67,16 +67,26 @@ class TestCheck:
         ("rules", "key", "words"),
         [
             pytest.param(
-                ColumnRules(separator=""), "sources[0].separator", "non-empty", id="empty-separator"
+                ColumnRules(flatten_separator=""),
+                "sources[0].flatten_separator",
+                "non-empty",
+                id="empty-separator",
             ),
-            pytest.param(ColumnRules(separator="\t"), "sources[0].separator", "control", id="tab-separator"),
             pytest.param(
-                ColumnRules(types={"price": "money"}),
-                "sources[0].types.price",
+                ColumnRules(flatten_separator="\t"),
+                "sources[0].flatten_separator",
+                "control",
+                id="tab-separator",
+            ),
+            pytest.param(
+                ColumnRules(columns={"price": "money"}),
+                "sources[0].columns.price",
                 "unknown type 'money'",
                 id="type",
             ),
-            pytest.param(ColumnRules(types={"": "string"}), "sources[0].types", "empty name", id="type-name"),
+            pytest.param(
+                ColumnRules(columns={"": "string"}), "sources[0].columns", "empty name", id="type-name"
+            ),
             pytest.param(
                 ColumnRules(exclude=("raw", "a..b")),
                 "sources[0].exclude",
@@ -106,12 +116,17 @@ class TestCheck:
 
 def test_column_rules_from_toml_shaped_dict() -> None:
     rules = msgspec.convert(
-        {"separator": "_", "column_names": "snake_case", "types": {"p": "decimal(9,2)"}, "exclude": ["raw"]},
+        {
+            "flatten_separator": "_",
+            "column_names": "snake_case",
+            "columns": {"p": "decimal(9,2)"},
+            "exclude": ["raw"],
+        },
         ColumnRules,
     )
 
     assert rules == ColumnRules("_", "snake_case", True, {"p": "decimal(9,2)"}, ("raw",))
-    assert rules.needs_decimals and not ColumnRules(types={"p": "double"}).needs_decimals
+    assert rules.needs_decimals and not ColumnRules(columns={"p": "double"}).needs_decimals
     assert rules.excluded() == frozenset({("raw",)})
 
 

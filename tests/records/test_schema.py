@@ -137,7 +137,7 @@ def test_observe_mixed_timestamps_stay_as_they_came() -> None:
 
 
 def test_observe_declared_type_wins_over_inference() -> None:
-    rules = ColumnRules(types={"id": "string", "t": "string", "n": "double", "d": "timestamp"})
+    rules = ColumnRules(columns={"id": "string", "t": "string", "n": "double", "d": "timestamp"})
 
     table = _run([{"id": 1, "t": "2025-03-01", "n": 1, "d": "2025-03-01T10:00:00"}], [{"id": 2}], rules=rules)
 
@@ -177,7 +177,7 @@ def test_observe_logs_reserved_rename_once(caplog: pytest.LogCaptureFixture) -> 
 
 
 def test_conform_failed_conversion_names_column_value_and_url() -> None:
-    rules = ColumnRules(types={"n": "int64"})
+    rules = ColumnRules(columns={"n": "int64"})
     pages = [to_table([{"n": 1}], rules=rules), to_table([{"n": "12x"}], rules=rules)]
     unifier = Unifier("api", rules)
     for page in pages:

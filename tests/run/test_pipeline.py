@@ -55,7 +55,7 @@ def _run(tmp_path: Path, source: Source) -> tuple[bool, RunRecord]:
 
 def _parquet(tmp_path: Path) -> list[dict[str, Any]]:
     return pq.read_table(
-        tmp_path / "out" / "api" / "date=2026-11-21" / "api_20261121T100005Z.parquet"
+        tmp_path / "out" / "api" / "fetch_date=2026-11-21" / "api_20261121T100005Z.parquet"
     ).to_pylist()
 
 
@@ -110,8 +110,8 @@ class TestFetchAndWrite:
         assert (record.pages, record.records, record.attempts, record.retries) == (3, 3, 3, 0)
         assert record.columns == {"id": "int64"}
         assert [(item.path, item.format, item.rows) for item in record.files] == [
-            ("api/date=2026-11-21/api_20261121T100005Z.parquet", "parquet", 3),
-            ("api/date=2026-11-21/api_20261121T100005Z.csv", "csv", 3),
+            ("api/fetch_date=2026-11-21/api_20261121T100005Z.parquet", "parquet", 3),
+            ("api/fetch_date=2026-11-21/api_20261121T100005Z.csv", "csv", 3),
         ]
         assert list((tmp_path / "scratch").iterdir()) == [], "the spool is removed"
 

@@ -34,7 +34,7 @@ def _config(
 
 
 def _files(out: Path, suffix: str) -> list[Path]:
-    return sorted(out.glob(f"api/date=*/*.{suffix}"))
+    return sorted(out.glob(f"api/fetch_date=*/*.{suffix}"))
 
 
 def _rows(out: Path) -> list[dict[str, Any]]:
@@ -216,8 +216,8 @@ class TestOutcomes:
         assert names == [
             "api/.lock",
             f"api/_runs/{record.run_id}.json",
-            f"api/date={day}/api_{record.run_id}.csv",
-            f"api/date={day}/api_{record.run_id}.parquet",
+            f"api/fetch_date={day}/api_{record.run_id}.csv",
+            f"api/fetch_date={day}/api_{record.run_id}.parquet",
         ]
         assert re.fullmatch(r"\d{8}T\d{6}Z", record.run_id)
 
@@ -329,7 +329,7 @@ class TestOutcomes:
         self, write_config: Callable[[str], Path], tmp_path: Path
     ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]})
-        stale = tmp_path / "out" / "api" / "date=2026-01-01" / ".api_20260101T000000Z.parquet.dead.tmp"
+        stale = tmp_path / "out" / "api" / "fetch_date=2026-01-01" / ".api_20260101T000000Z.parquet.dead.tmp"
         stale.parent.mkdir(parents=True)
         stale.write_bytes(b"PAR1 partial")
         settings = _config(write_config)
@@ -345,7 +345,7 @@ class TestOutcomes:
         responses.get(URL, json={"data": [{"id": 1}]})
         settings = _config(write_config)
         first = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
-        crashed = tmp_path / "out" / "api" / "date=2026-11-21" / "api_20261121T100000Z.parquet"
+        crashed = tmp_path / "out" / "api" / "fetch_date=2026-11-21" / "api_20261121T100000Z.parquet"
         crashed.parent.mkdir(parents=True)
         crashed.write_bytes(b"published by a run that died before its run record")
         clock = iter([first, first, first + timedelta(seconds=1)])

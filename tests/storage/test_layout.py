@@ -19,16 +19,16 @@ def test_run_id_is_utc_second() -> None:
 def test_data_file_partitioned_by_utc_day_named_by_run() -> None:
     assert (
         layout.data_file("orders", STARTED, "parquet")
-        == "orders/date=2026-11-21/orders_20261121T100005Z.parquet"
+        == "orders/fetch_date=2026-11-21/orders_20261121T100005Z.parquet"
     )
-    assert layout.partition("orders", STARTED) == "orders/date=2026-11-21"
+    assert layout.partition("orders", STARTED) == "orders/fetch_date=2026-11-21"
     assert layout.run_stem("orders", STARTED) == "orders_20261121T100005Z"
 
 
 def test_partition_day_is_the_utc_day() -> None:
     evening = datetime(2026, 11, 21, 23, 30, tzinfo=timezone(timedelta(hours=-2)))
 
-    assert layout.partition("orders", evening) == "orders/date=2026-11-22"
+    assert layout.partition("orders", evening) == "orders/fetch_date=2026-11-22"
 
 
 def test_source_files_beside_the_data() -> None:
@@ -48,7 +48,7 @@ def test_run_of_record_reads_back_run_record_names_only() -> None:
 
 
 def test_staging_key_is_fresh_and_in_its_source_staging_dir() -> None:
-    first, second = (layout.staging_key("orders/date=2026-11-21/orders_1.parquet") for _ in range(2))
+    first, second = (layout.staging_key("orders/fetch_date=2026-11-21/orders_1.parquet") for _ in range(2))
 
     assert first.startswith("orders/_staging/") and first.endswith(".partial")
     assert first != second
@@ -78,4 +78,4 @@ def test_cleanup_pattern_spares_published_names(name: str) -> None:
 
 
 def test_source_of_is_the_first_component() -> None:
-    assert layout.source_of("orders/date=2026-11-21/orders_1.csv") == "orders"
+    assert layout.source_of("orders/fetch_date=2026-11-21/orders_1.csv") == "orders"

@@ -56,7 +56,7 @@ def test_path_refuses_symlink_out_of_root(tmp_path: Path) -> None:
 
 
 def test_remove_temps_removes_only_dot_tmp_files(tmp_path: Path) -> None:
-    day = tmp_path / "api" / "date=2026-11-21"
+    day = tmp_path / "api" / "fetch_date=2026-11-21"
     day.mkdir(parents=True)
     for name in (".api_1.parquet.ab12.tmp", "api_1.parquet", ".lock", "._state.json.cd34.tmp"):
         (day / name).write_text("x")

@@ -95,7 +95,7 @@ def test_run_into_s3_lands_same_files_records_and_state_as_a_directory(
     assert _same_shape(remote_record) == _same_shape(local_record)
     assert (
         remote_record["files"][0]["path"]
-        == f"api/date={s3_run.started_at:%Y-%m-%d}/api_{s3_run.run_id}.parquet"
+        == f"api/fetch_date={s3_run.started_at:%Y-%m-%d}/api_{s3_run.run_id}.parquet"
     )
     with s3.open_input_stream(f"{name}/raw/api/_state.json") as stream:
         assert json.loads(stream.read())["cursor"] == 249
@@ -154,7 +154,7 @@ def test_publish_failure_mid_upload_leaves_nothing_under_final_key(
 ) -> None:
     s3, name = bucket
     storage = S3Storage(f"s3://{name}/raw", moto_endpoint)
-    staged = storage.stage("api/date=2026-11-21/api_1.parquet")
+    staged = storage.stage("api/fetch_date=2026-11-21/api_1.parquet")
     Path(staged.temp_path).write_bytes(b"x" * 100_000)
 
     def cut_off(source: str, destination: str, **kwargs: Any) -> None:
@@ -174,7 +174,7 @@ def test_remove_temps_deletes_staging_leftovers_only(
     bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str
 ) -> None:
     s3, name = bucket
-    for key in ("api/_staging/dead.partial", "api/date=2026-11-21/api_1.parquet", "other/_staging/x.partial"):
+    for key in ("api/_staging/dead.partial", "api/fetch_date=2026-11-21/api_1.parquet", "other/_staging/x.partial"):
         with s3.open_output_stream(f"{name}/raw/{key}") as stream:
             stream.write(b"data")
     storage = S3Storage(f"s3://{name}/raw", moto_endpoint)
@@ -182,7 +182,7 @@ def test_remove_temps_deletes_staging_leftovers_only(
     removed = storage.remove_temps("api")
 
     assert removed == [f"s3://{name}/raw/api/_staging/dead.partial"]
-    assert _objects(s3, f"{name}/raw") == ["api/date=2026-11-21/api_1.parquet", "other/_staging/x.partial"]
+    assert _objects(s3, f"{name}/raw") == ["api/fetch_date=2026-11-21/api_1.parquet", "other/_staging/x.partial"]
 
 
 def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str) -> None:
@@ -201,7 +201,7 @@ def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], m
 def test_staged_files_are_local_and_removed_by_close(moto_endpoint: str) -> None:
     storage = S3Storage("s3://bucket/prefix", moto_endpoint)
 
-    staged = storage.stage("api/date=2026-11-21/api_1.parquet")
+    staged = storage.stage("api/fetch_date=2026-11-21/api_1.parquet")
     Path(staged.temp_path).write_bytes(b"x")
     storage.close()
 
@@ -249,7 +249,7 @@ def test_publish_second_copy_failing_removes_the_first(
 ) -> None:
     s3, name = bucket
     storage = S3Storage(f"s3://{name}/raw", moto_endpoint)
-    staged = [storage.stage(f"api/date=2026-11-21/api_1.{suffix}") for suffix in ("parquet", "csv")]
+    staged = [storage.stage(f"api/fetch_date=2026-11-21/api_1.{suffix}") for suffix in ("parquet", "csv")]
     for item in staged:
         Path(item.temp_path).write_bytes(b"complete")
 
