@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from fetcher import __version__, logs
+from fetcher import logs
 from fetcher.config import environment
 from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, ConfigError, FetcherError, Locked
+from fetcher.version import __version__
 
 if TYPE_CHECKING:
     from fetcher.config.model import Config
@@ -156,6 +157,18 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _show(args: argparse.Namespace) -> int:
+    from fetcher import reader
+
+    settings = configuration(args.config, os.environ)
+    (source,) = settings.select(args.name)
+    table = reader.read_table(
+        settings.output_dir, source.name, latest=args.latest, s3_endpoint_url=settings.s3_endpoint_url
+    )
+    print(reader.preview(table, source.name, limit=args.limit))
+    return EXIT_OK
+
+
 def _health(args: argparse.Namespace) -> int:
     """Exit 0 healthy or 1 unhealthy (Docker reserves 2), printing one line that says why."""
     from fetcher.ops import health
@@ -240,6 +253,14 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", parents=[common], help="show each source's last run and next one")
     status.set_defaults(handler=_status)
+
+    show = commands.add_parser(
+        "show", parents=[common], help="print a source's landed columns, their types, and its first rows"
+    )
+    show.add_argument("name", metavar="SOURCE", help="the source to show")
+    show.add_argument("--limit", type=int, default=10, metavar="N", help="rows to preview (default 10)")
+    show.add_argument("--latest", action="store_true", help="only the newest snapshot, as fetcher.read")
+    show.set_defaults(handler=_show)
 
     health = commands.add_parser(
         "health", parents=[common], help="exit 0 if cron runs and every source is fresh, else 1"

@@ -21,12 +21,12 @@ from typing import Any, Protocol
 import requests
 import urllib3.exceptions
 
-from fetcher import __version__
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
 from fetcher.http.deadline import Deadline
 from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
 from fetcher.pagination.kinds import PageRequest
 from fetcher.redact import redact
+from fetcher.version import __version__
 
 logger = logging.getLogger(__name__)
 

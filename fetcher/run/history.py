@@ -17,6 +17,7 @@ import msgspec
 from fetcher.errors import FetcherError, FetchError, OutputError
 from fetcher.output.writers import WrittenFile
 from fetcher.redact import redact
+from fetcher.run.changes import SchemaChange
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
 
@@ -75,6 +76,8 @@ class RunRecord:
     files: list[WrittenFile] = field(default_factory=list)
     cursor: Any = None
     error: RunError | None = None
+    schema_change: SchemaChange | None = None
+    primary_key: list[str] = field(default_factory=list)
     _clock: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     @property
@@ -113,6 +116,8 @@ class RunRecord:
             "files": [dataclasses.asdict(written) for written in self.files],
             "cursor": self.cursor,
             "error": self.error.to_json() if self.error else None,
+            "schema_change": dataclasses.asdict(self.schema_change) if self.schema_change else None,
+            "primary_key": self.primary_key,
         }
 
     @classmethod
@@ -148,6 +153,15 @@ def last_success(storage: Storage, source: str) -> RunRecord | None:
         record = _load(storage, layout.run_record(source, run))
         if record is not None and record.status == SUCCEEDED:
             return record
+    return None
+
+
+def last_columns(storage: Storage, source: str) -> dict[str, str] | None:
+    """The columns of the newest successful run of `source` that wrote any, or None."""
+    for run in reversed(_run_ids(storage, source)):
+        record = _load(storage, layout.run_record(source, run))
+        if record is not None and record.status == SUCCEEDED and record.columns:
+            return record.columns
     return None
 
 

@@ -49,6 +49,7 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
     rules = source.rules
     cursor = load_cursor(storage, source)
     tracker = _tracker(source, rules, cursor)
+    record.primary_key = landed_key(source, rules)
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
     stamp = RunStamp(record.run_id, record.started_at)
     with (
@@ -73,6 +74,14 @@ def load_cursor(storage: Storage, source: Source) -> Any:
     if source.incremental is None:
         return None
     return state.load_cursor(storage, source.name, source.incremental)
+
+
+def landed_key(source: Source, rules: ColumnRules) -> list[str]:
+    """The columns the source's `primary_key` lands as (for readers that keep the newest row per key)."""
+    if source.incremental is None:
+        return []
+    namer = Namer(rules)
+    return [namer.land(tuple(path.split("."))) for path in source.incremental.primary_key]
 
 
 def _tracker(source: Source, rules: ColumnRules, cursor: Any) -> state.CursorTracker | None:

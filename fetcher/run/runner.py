@@ -18,7 +18,7 @@ from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 from fetcher.redact import redact
-from fetcher.run import history, lock, pipeline, state
+from fetcher.run import changes, history, lock, pipeline, state
 from fetcher.storage import layout, open_storage, open_workspace
 from fetcher.storage.base import Storage
 
@@ -42,6 +42,7 @@ def run(config: Config, source: Source) -> history.RunRecord:
             "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
         )
         advance = False
+        previous = history.last_columns(storage, source.name)
         try:
             advance = pipeline.fetch_and_write(storage, workspace.scratch_dir(source.name), source, record)
         except FetcherError as exc:
@@ -53,6 +54,7 @@ def run(config: Config, source: Source) -> history.RunRecord:
             raise
         else:
             record.finish()
+            _note_schema_change(record, previous)
         _save(storage, record)
         if record.status == history.SUCCEEDED and advance:
             _advance_state(storage, source, record)
@@ -70,7 +72,16 @@ def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
     request = source.pagination.first(pipeline.first_request(source, cursor))
     with Client(source, Deadline.after(source.run_timeout_s)) as client:
         page = pipeline.page_fetcher(client, source)(request)
-    return pipeline.columns(page, source.name), page.record_count
+    return pipeline.columns(page, source), page.record_count
+
+
+def _note_schema_change(record: history.RunRecord, previous: dict[str, str] | None) -> None:
+    """Keep and log how the run's columns differ from the last successful run that wrote any."""
+    if previous is None or not record.columns:
+        return
+    record.schema_change = changes.compare(previous, record.columns)
+    if record.schema_change is not None:
+        changes.log(record.source, record.schema_change)
 
 
 def _advance_state(storage: Storage, source: Source, record: history.RunRecord) -> None:

@@ -6,12 +6,15 @@ opens a run's storage (what is published) and its workspace (what stays on this 
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fetcher.storage.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pyarrow import fs
+
     from fetcher.storage.base import Storage
 
 S3_SCHEME = "s3"
@@ -50,3 +53,15 @@ def open_workspace(output_dir: str) -> Workspace:
 
         return Workspace.temporary(bucket_path(output_dir))
     return Workspace.beside(output_dir)
+
+
+def open_filesystem(output_dir: str, s3_endpoint_url: str | None = None) -> tuple[fs.FileSystem, str]:
+    """For readers of the landed files: a pyarrow filesystem, and the path of `output_dir` on it."""
+    if is_remote(output_dir):
+        from fetcher.storage.s3 import S3Storage
+
+        storage = S3Storage(output_dir, s3_endpoint_url)
+        return storage.fs, storage.root
+    from pyarrow import fs
+
+    return fs.LocalFileSystem(), os.path.abspath(output_dir)

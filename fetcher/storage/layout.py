@@ -44,6 +44,12 @@ def data_file(source: str, started: datetime, fmt: str) -> str:
     return f"{partition(source, started)}/{run_stem(source, started)}.{fmt}"
 
 
+def is_data_file(path: str, fmt: str) -> bool:
+    """Whether `path` (a listed file under a source) is a published data file in format `fmt`."""
+    parent, _, name = path.rpartition("/")
+    return name.endswith(f".{fmt}") and not name.startswith(".") and f"/{PARTITION_KEY}=" in f"/{parent}"
+
+
 def runs_dir(source: str) -> str:
     """The directory of the run records of `source`."""
     return f"{source}/_runs"

@@ -1,0 +1,3 @@
+"""The version of fetcher."""
+
+__version__ = "0.1.0"
