@@ -161,7 +161,7 @@ def _show(args: argparse.Namespace) -> int:
     from fetcher import reader
 
     settings = configuration(args.config, os.environ)
-    (source,) = settings.select(args.name)
+    (source,) = settings.select(args.name, "SOURCE")
     table = reader.read_table(
         settings.output_dir, source.name, latest=args.latest, s3_endpoint_url=settings.s3_endpoint_url
     )

@@ -164,15 +164,15 @@ class Config(msgspec.Struct, frozen=True):
             if names.count(name) > 1:
                 raise ConfigError("sources", f"the name {show(name)} is used twice; names are unique")
 
-    def select(self, name: str | None) -> tuple[Source, ...]:
-        """All sources, or the one called `name`."""
+    def select(self, name: str | None, key: str = "--source") -> tuple[Source, ...]:
+        """All sources, or the one called `name` (`key` names the option that asked for it)."""
         if name is None:
             return self.sources
         for source in self.sources:
             if source.name == name:
                 return (source,)
         names = ", ".join(source.name for source in self.sources)
-        raise ConfigError("--source", f"{show(name)} is not a configured source; have: {names}")
+        raise ConfigError(key, f"{show(name)} is not a configured source; have: {names}")
 
 
 def _check_url(url: str, key: str) -> None:
