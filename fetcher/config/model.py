@@ -130,6 +130,12 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         self.rules.check(where)
         self.retry.check(f"{where}.retry")
         self.pagination.check(f"{where}.pagination")
+        if self.format == "ndjson" and self.pagination.body_path:
+            raise ConfigError(
+                f"{where}.pagination.{self.pagination.body_path}",
+                'an NDJSON body is a list of records, with no path to read; page by "page", '
+                '"offset" (without total_path) or "link"',
+            )
         if self.auth is not None:
             self.auth.check(f"{where}.auth")
         if self.incremental is not None:

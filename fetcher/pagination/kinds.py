@@ -71,6 +71,11 @@ class _Kind(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="
         """Raise ConfigError naming the key under `where` unless the settings make sense."""
         _check_positive(self.max_pages, f"{where}.max_pages")
 
+    @property
+    def body_path(self) -> str | None:
+        """The key naming a path into the body that paging reads (an NDJSON body has none)."""
+        return None
+
 
 class NoPagination(_Kind, tag="none"):
     """`none`: a single request."""
@@ -120,6 +125,10 @@ class Offset(_Kind, tag="offset"):
         super().check(where)
         _check_positive(self.limit, f"{where}.limit")
 
+    @property
+    def body_path(self) -> str | None:
+        return "total_path" if self.total_path is not None else None
+
     def first(self, request: PageRequest) -> PageRequest:
         return request.with_params(**{self.offset_param: "0", self.limit_param: str(self.limit)})
 
@@ -145,6 +154,7 @@ class Cursor(_Kind, tag="cursor"):
 
     cursor_path: str
     cursor_param: str
+    body_path = "cursor_path"
 
     def first(self, request: PageRequest) -> PageRequest:
         return request
@@ -175,6 +185,7 @@ class NextUrl(_Kind, tag="next_url"):
     """`next_url`: follows the URL at `next_path` in the body, absolute or relative."""
 
     next_path: str
+    body_path = "next_path"
 
     def first(self, request: PageRequest) -> PageRequest:
         return request

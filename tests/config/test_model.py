@@ -11,6 +11,7 @@ from fetcher.config.load import load
 from fetcher.config.model import Config, Source
 from fetcher.errors import EXIT_CONFIG, ConfigError
 from fetcher.http.auth import Bearer
+from fetcher.records.rules import ColumnRules
 
 SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
 
@@ -176,3 +177,60 @@ def test_select_unknown_source_lists_configured(write_config: Callable[[str], Pa
 
     with pytest.raises(ConfigError, match='"b" is not a configured source; have: a'):
         settings.select("b")
+
+
+class TestColumnSettings:
+    """The keys that decide how records land: format, names, declared types, exclude."""
+
+    def test_column_keys_build_the_sources_rules(self, write_config: Callable[[str], Path]) -> None:
+        text = SOURCE + (
+            'format = "ndjson"\nflatten_separator = "_"\ncolumn_names = "snake_case"\ninfer_types = false\n'
+            'exclude = ["customer.email"]\n[sources.columns]\nprice = "decimal(12,2)"\n'
+        )
+
+        source = load(str(write_config(text)), {}).sources[0]
+
+        assert source.format == "ndjson"
+        assert source.rules == ColumnRules(
+            flatten_separator="_",
+            column_names="snake_case",
+            infer_types=False,
+            columns={"price": "decimal(12,2)"},
+            exclude=("customer.email",),
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            pytest.param('format = "xml"\n', "sources[0].format", '"xml" is not one of: auto, json, ndjson'),
+            pytest.param('column_names = "camel"\n', "sources[0].column_names", "is not one of: as_is"),
+            pytest.param('flatten_separator = ""\n', "sources[0].flatten_separator", "non-empty"),
+            pytest.param(
+                '[sources.columns]\nprice = "money"\n', "sources[0].columns.price", "unknown type 'money'"
+            ),
+            pytest.param(
+                '[sources.columns]\nprice = "decimal(40,2)"\n',
+                "sources[0].columns.price",
+                "not within 1 to 38",
+            ),
+            pytest.param('exclude = ["a..b"]\n', "sources[0].exclude", "has an empty key"),
+            pytest.param(
+                'format = "ndjson"\n[sources.pagination]\ntype = "cursor"\ncursor_path = "next"\n'
+                'cursor_param = "c"\n',
+                "sources[0].pagination.cursor_path",
+                "an NDJSON body is a list of records",
+            ),
+            pytest.param(
+                'format = "ndjson"\n[sources.pagination]\ntype = "offset"\ntotal_path = "total"\n',
+                "sources[0].pagination.total_path",
+                "an NDJSON body is a list of records",
+            ),
+        ],
+    )
+    def test_bad_column_setting_names_key_and_fix(
+        self, write_config: Callable[[str], Path], text: str, key: str, words: str
+    ) -> None:
+        error = _error(write_config(SOURCE + text))
+
+        assert error.key == key
+        assert words in error.problem
