@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ def record(n: int, **extra: Any) -> dict[str, Any]:
         "_run_id": f"their-{n}",
         "created_at": f"2025-03-01T10:00:0{n}+01:00",
         "address": {"city": "Berlin"},
+        "price": 1234567890.12 if n else 0.1,  # exact as decimal(12,2); a float would not be
         **extra,
     }
 
@@ -74,7 +76,7 @@ def land(
     config = tmp_path / "fetcher.toml"
     config.write_text(
         f'output_dir = "{tmp_path / "output"}"\n[[sources]]\nname = "orders"\n'
-        f'url = "{api.url("/orders")}"\nrecords = "data"\n'
+        f'url = "{api.url("/orders")}"\nrecords = "data"\n[sources.columns]\nprice = "decimal(12,2)"\n'
     )
     settings = load(str(config), {})
     monkeypatch.chdir(tmp_path)
@@ -102,6 +104,7 @@ def expect_api_values(rows: list[dict[str, Any]]) -> None:
     assert created[0] == datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)
     fetched = [row["_fetched_at"] for row in rows]
     assert fetched[0] == START
+    assert [Decimal(str(row["price"])) for row in rows] == [Decimal("0.10"), Decimal("1234567890.12")]
 
 
 def arrow_of(relation: Any) -> pa.Table:
@@ -128,6 +131,7 @@ def test_pyarrow_snippet_returns_the_api_values(landed: Path) -> None:
     table = run_snippet("pyarrow", landed)["table"]
     assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
     assert table.schema.field("date").type == pa.date32()
+    assert table.schema.field("price").type == pa.decimal128(12, 2)
     expect_api_values(table.to_pylist())
 
 
