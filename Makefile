@@ -87,8 +87,10 @@ $(VENV)/.lint-installed: $(VENV)/.installed requirements-lint.txt
 	touch $@
 
 .PHONY: lint
-lint: $(VENV)/.lint-installed ## Lint Python (ruff), the Dockerfile (hadolint) and shell (shellcheck).
+lint: $(VENV)/.lint-installed ## Lint and format-check Python (ruff), the layers (lint-imports), the Dockerfile, shell.
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck docker/entrypoint docker/run-job .ci/run
 
