@@ -27,9 +27,10 @@ COPY requirements-test.txt /tmp/requirements-test.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: \
         -r /tmp/requirements.txt -r /tmp/requirements-test.txt
 WORKDIR /src
-COPY pyproject.toml crontab compose.yaml compose.host.yaml ./
+COPY pyproject.toml crontab compose.yaml compose.host.yaml requirements.in ./
 COPY deploy deploy
 COPY demo demo
+COPY docker docker
 COPY fetcher fetcher
 COPY tests tests
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
