@@ -106,6 +106,6 @@ lock: ## Re-pin requirements*.txt from requirements*.in, with hashes (needs uv).
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements-build.in -o requirements-build.txt
 
 .PHONY: clean
-clean: ## Remove the virtual environment and caches (never ./output, never images).
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean: ## Remove the virtual environment, caches and build output (never ./output, never images).
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
