@@ -7,7 +7,6 @@ RUN_FLAGS ?=
 PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
-JOB = /opt/venv/bin/python /app/fetcher/fetch_data.py
 # The config is mounted only if it exists: otherwise Docker would create a directory in its place.
 MOUNTS = -v $(abspath $(OUTPUT)):/out $(if $(wildcard $(CONFIG)),-v $(abspath $(CONFIG)):/etc/fetcher/fetcher.toml:ro)
 
@@ -35,7 +34,7 @@ run: ## Start the fetcher: docker run -d -v ./output:/out, configured by ./fetch
 .PHONY: run-once
 run-once: ## Fetch now, as the scheduled job would; in a throwaway container if none runs.
 	@if [ "$$(docker container inspect -f '{{.State.Running}}' $(CONTAINER) 2>/dev/null)" = true ]; then \
-		docker exec $(CONTAINER) run-job --tee $(JOB); \
+		docker exec $(CONTAINER) run-job --tee; \
 	else \
 		docker run --rm $(RUN_FLAGS) $(MOUNTS) $(IMAGE) once; \
 	fi || { code=$$?; [ $$code -eq 75 ] && echo "run-once: a run is already in progress; nothing to do"; [ $$code -eq 75 ] || exit $$code; }
@@ -63,7 +62,7 @@ demo: build ## Offline demo: a bundled API and the fetcher, one run, the files a
 	docker run -d --name $(CONTAINER)-demo-api --network host $(IMAGE) python /app/demo/api.py --port 8900
 	docker run -d --name $(CONTAINER)-demo --network host -e FETCH_ON_START=never \
 		-v $(abspath $(OUTPUT)):/out -v $(CURDIR)/demo/fetcher.toml:/etc/fetcher/fetcher.toml:ro $(IMAGE)
-	docker exec $(CONTAINER)-demo run-job --tee $(JOB)
+	docker exec $(CONTAINER)-demo run-job --tee
 	docker exec $(CONTAINER)-demo python /app/demo/preview.py /out/demo-orders
 	@echo; echo "The demo fetcher keeps running every minute: make logs CONTAINER=$(CONTAINER)-demo"
 	@echo "Stop it with: make demo-stop"
@@ -88,8 +87,10 @@ $(VENV)/.lint-installed: $(VENV)/.installed requirements-lint.txt
 	touch $@
 
 .PHONY: lint
-lint: $(VENV)/.lint-installed ## Lint Python (ruff), the Dockerfile (hadolint) and shell (shellcheck).
+lint: $(VENV)/.lint-installed ## Lint and format-check Python (ruff), the layers (lint-imports), the Dockerfile, shell.
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/shellcheck docker/entrypoint docker/run-job .ci/run
 
@@ -102,8 +103,9 @@ lock: ## Re-pin requirements*.txt from requirements*.in, with hashes (needs uv).
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements.in -o requirements.txt
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements-test.in -o requirements-test.txt
 	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements-lint.in -o requirements-lint.txt
+	uv pip compile --universal --python-version 3.11 --generate-hashes --no-header requirements-build.in -o requirements-build.txt
 
 .PHONY: clean
-clean: ## Remove the virtual environment and caches (never ./output, never images).
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean: ## Remove the virtual environment, caches and build output (never ./output, never images).
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

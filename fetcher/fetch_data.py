@@ -1,6 +1,7 @@
-"""The job cron runs: `python fetcher/fetch_data.py [run options]` fetches every source.
+"""The job cron runs: `python -m fetcher.fetch_data [run options]` fetches every source.
 
-A thin wire to the command line; `python -m fetcher run` is the same thing.
+A thin wire to the command line: `fetcher run` that first empties a log over its cap. In the image,
+`run-job` runs it; from a checkout, `python fetcher/fetch_data.py` works too.
 """
 
 import os

@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 STATE_DIR = "/run/fetcher"
 OUTPUT_DIR = "/out"
 LOG_FILE = "/var/log/fetch.log"
-JOB = "/usr/local/bin/run-job /opt/venv/bin/python /app/fetcher/fetch_data.py"
+# The fetch job, as the job user with the container's environment: docker/run-job is its one home.
+JOB = "/usr/local/bin/run-job"
 DEFAULT_CRONTAB = "/etc/fetcher/crontab.default"
 FALLBACK_ID = 10001  # the image's own user for /out, when nobody else owns it
 _PRIVATE_VARIABLES = frozenset({"HOME", "OLDPWD", "PWD", "SHLVL", "_"})
@@ -70,7 +71,7 @@ def job_user(output_dir: str, settings: Startup) -> JobUser:
 def render_crontab(config: Config) -> str:
     """One line per source, at its schedule, appending to the log; /etc/cron.d format."""
     lines = [
-        "# Rendered at container start from the sources' schedules (see fetcher.container).",
+        "# Rendered at container start from the sources' schedules (see fetcher.ops.container).",
         "SHELL=/bin/sh",
         "PATH=/usr/bin:/bin",
     ]

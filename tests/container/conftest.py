@@ -22,7 +22,7 @@ from tests import polling
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("FETCHER_TEST_IMAGE", "fetcher:test")
-JOB = ["run-job", "/opt/venv/bin/python", "/app/fetcher/fetch_data.py"]
+JOB = "run-job"  # the fetch job, as cron and `make run-once` run it (docker/run-job)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

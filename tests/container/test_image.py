@@ -583,7 +583,7 @@ def test_log_file_is_capped(containers: Containers, out_dir: Path, api: ApiServe
         "-e", "FETCH_ON_START=never", "-e", "FETCHER_LOG_MAX_BYTES=600", *mounts(out_dir, config)
     )
     wait_for(lambda: containers.exec(name, "test", "-s", "/run/fetcher/env").returncode == 0, 30, "start-up")
-    as_cron = " ".join(JOB) + " >> /var/log/fetch.log 2>&1"
+    as_cron = f"{JOB} >> /var/log/fetch.log 2>&1"
 
     for _ in range(3):
         assert containers.exec(name, "bash", "-c", as_cron).returncode == 0

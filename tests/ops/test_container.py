@@ -18,7 +18,7 @@ TWO_SOURCES = (
     '[[sources]]\nname = "a"\nurl = "http://h/a"\nschedule = "*/5 * * * *"\n'
     '[[sources]]\nname = "b"\nurl = "http://h/b"\n'
 )
-JOB = "root /usr/local/bin/run-job /opt/venv/bin/python /app/fetcher/fetch_data.py"
+JOB = "root /usr/local/bin/run-job"
 
 
 @pytest.fixture
