@@ -70,7 +70,7 @@ def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
     request = source.pagination.first(pipeline.first_request(source, cursor))
     with Client(source, Deadline.after(source.run_timeout_s)) as client:
         page = pipeline.page_fetcher(client, source)(request)
-    return pipeline.columns(page, source.name), page.record_count
+    return pipeline.columns(page, source), page.record_count
 
 
 def _advance_state(storage: Storage, source: Source, record: history.RunRecord) -> None:
