@@ -136,6 +136,22 @@ class TestFetchAndWrite:
         ]
 
     @responses.activate(registry=registries.OrderedRegistry)
+    def test_cursor_is_the_text_the_api_served_while_the_file_holds_timestamps(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        _pages([{"id": 1, "t": "2026-11-20T09:00:00+01:00"}], [{"id": 2, "t": "2026-11-20T10:30:00+01:00"}])
+
+        advance, record = _run(tmp_path, source_from(PAGED + INCREMENTAL.replace('initial = "a"', "")))
+
+        assert advance is True and record.cursor == "2026-11-20T10:30:00+01:00"
+        table = _parquet(tmp_path)
+        assert table.schema.field("t").type == pa.timestamp("us", tz="UTC")
+        assert table.column("t").to_pylist() == [
+            datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+            datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        ]
+
+    @responses.activate(registry=registries.OrderedRegistry)
     def test_cursor_never_goes_below_the_saved_one(
         self, source_from: Callable[[str], Source], tmp_path: Path
     ) -> None:
