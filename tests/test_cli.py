@@ -123,7 +123,10 @@ def test_main_validate_probe_prints_columns_and_writes_nothing(
     assert cli.main(["validate", "--probe", "--config", str(path)]) == EXIT_FAILED
 
     out = capsys.readouterr().out
-    assert "probe one: 1 record(s) on the first page, 2 column(s)\n  id: int64\n  name: string" in out
+    assert (
+        "probe one: 1 record(s) on the first page, 4 column(s)\n  id: int64\n  name: string\n"
+        "  _fetched_at: timestamp[us, tz=UTC]\n  _run_id: string\n"
+    ) in out
     assert "probe two: failed:" in out and "HTTP 500" in out
     assert not (tmp_path / "out").exists()
 
