@@ -16,11 +16,6 @@ import pyarrow as pa
 RUN_COLUMNS = ("_fetched_at", "_run_id")
 
 
-def run_id_of(started_at: datetime) -> str:
-    """The run id a run started at `started_at` carries: `20261121T100005Z`."""
-    return started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def without_run_columns(table: pa.Table) -> pa.Table:
     """`table` without `_fetched_at` and `_run_id`, to compare with what the API served."""
     return table.drop_columns(list(RUN_COLUMNS))

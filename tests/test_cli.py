@@ -39,7 +39,9 @@ def test_main_runs_every_source(write_config: Callable[[str], Path], tmp_path: P
     responses.get(URL + "/two", json=[{"id": 2}])
 
     assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
-    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/fetch_date=*/*.parquet")) == [
+    assert sorted(
+        path.parent.parent.name for path in (tmp_path / "out").glob("*/fetch_date=*/*.parquet")
+    ) == [
         "one",
         "two",
     ]

@@ -178,7 +178,11 @@ def test_remove_temps_deletes_staging_leftovers_only(
     bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str
 ) -> None:
     s3, name = bucket
-    for key in ("api/_staging/dead.partial", "api/fetch_date=2026-11-21/api_1.parquet", "other/_staging/x.partial"):
+    for key in (
+        "api/_staging/dead.partial",
+        "api/fetch_date=2026-11-21/api_1.parquet",
+        "other/_staging/x.partial",
+    ):
         with s3.open_output_stream(f"{name}/raw/{key}") as stream:
             stream.write(b"data")
     storage = S3Storage(f"s3://{name}/raw", moto_endpoint)
@@ -186,7 +190,10 @@ def test_remove_temps_deletes_staging_leftovers_only(
     removed = storage.remove_temps("api")
 
     assert removed == [f"s3://{name}/raw/api/_staging/dead.partial"]
-    assert _objects(s3, f"{name}/raw") == ["api/fetch_date=2026-11-21/api_1.parquet", "other/_staging/x.partial"]
+    assert _objects(s3, f"{name}/raw") == [
+        "api/fetch_date=2026-11-21/api_1.parquet",
+        "other/_staging/x.partial",
+    ]
 
 
 def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str) -> None:
