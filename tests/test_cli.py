@@ -39,7 +39,9 @@ def test_main_runs_every_source(write_config: Callable[[str], Path], tmp_path: P
     responses.get(URL + "/two", json=[{"id": 2}])
 
     assert cli.main(["run", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
-    assert sorted(path.parent.parent.name for path in (tmp_path / "out").glob("*/fetch_date=*/*.parquet")) == [
+    assert sorted(
+        path.parent.parent.name for path in (tmp_path / "out").glob("*/fetch_date=*/*.parquet")
+    ) == [
         "one",
         "two",
     ]
@@ -123,7 +125,10 @@ def test_main_validate_probe_prints_columns_and_writes_nothing(
     assert cli.main(["validate", "--probe", "--config", str(path)]) == EXIT_FAILED
 
     out = capsys.readouterr().out
-    assert "probe one: 1 record(s) on the first page, 2 column(s)\n  id: int64\n  name: string" in out
+    assert (
+        "probe one: 1 record(s) on the first page, 4 column(s)\n  id: int64\n  name: string\n"
+        "  _fetched_at: timestamp[us, tz=UTC]\n  _run_id: string\n"
+    ) in out
     assert "probe two: failed:" in out and "HTTP 500" in out
     assert not (tmp_path / "out").exists()
 

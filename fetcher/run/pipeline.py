@@ -60,7 +60,7 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
         stages = _Stages(source, rules, spool, streamer, tracker)
         _fetch_pages(client, first_request(source, cursor), deadline, stages, record)
         run_schema = stages.unifier.schema
-        if not _describe(source, spool.rows, stamp.schema(run_schema), record, tracker):
+        if not _describe(source, spool.rows, run_schema, stamp, record, tracker):
             return False
         record.files = _publish(storage, stages, run_schema, targets, stamp)
     if tracker is None or not tracker.seen:
@@ -187,15 +187,25 @@ def _fetch_pages(
 
 
 def _describe(
-    source: Source, rows: int, run_schema: pa.Schema, record: RunRecord, tracker: state.CursorTracker | None
+    source: Source,
+    rows: int,
+    run_schema: pa.Schema,
+    stamp: RunStamp,
+    record: RunRecord,
+    tracker: state.CursorTracker | None,
 ) -> bool:
-    """Log the run's schema and keep it in `record`; False when there is nothing to write."""
+    """Log the files' schema and keep it in `record`; False when there is nothing to write.
+
+    Emptiness and the cursor are judged on the run's own columns: the metadata columns are
+    always there, and come from no record.
+    """
     if rows == 0 or not run_schema.names:
         what = "no records" if rows == 0 else f"{rows} record(s), none with a field"
         logger.info("event=empty source=%s message=%s", source.name, quote(f"{what}; no data file written"))
         return False
-    record.columns = {item.name: str(item.type) for item in run_schema}
-    logger.info("event=schema source=%s columns=%s", source.name, quote(schema.describe(run_schema)))
+    written = stamp.schema(run_schema)
+    record.columns = {item.name: str(item.type) for item in written}
+    logger.info("event=schema source=%s columns=%s", source.name, quote(schema.describe(written)))
     if tracker is not None and tracker.field not in run_schema.names:
         raise RecordsError(
             f"cursor_field {tracker.field!r} is in no record; columns are: {', '.join(run_schema.names)}"

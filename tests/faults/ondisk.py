@@ -12,13 +12,14 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from tests.faults.harness import NAME, Result
+from tests.landed import RUN_COLUMNS, assert_csv_run_columns, assert_run_columns
 
 
 def source_dir(out: Path) -> Path:
@@ -85,6 +86,11 @@ def read_csv(path: Path) -> list[dict[str, str | None]]:
     return rows
 
 
+def _csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as file:
+        return next(csv.reader(file, strict=True))
+
+
 def _quoted_empty_cells(text: str) -> set[tuple[int, int]]:
     """(row, column) of every `""` cell, rows counted after the header: the csv module reads both as ''."""
     cells: set[tuple[int, int]] = set()
@@ -118,8 +124,14 @@ def _quoted_empty_cells(text: str) -> set[tuple[int, int]]:
     return cells
 
 
+def without_run_cells(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """CSV rows (read_csv) without `_fetched_at` and `_run_id`, to compare with what the API served."""
+    return [{name: cell for name, cell in row.items() if name not in RUN_COLUMNS} for row in rows]
+
+
 def check_published_files(out: Path) -> dict[str, int]:
-    """Every final data file is complete and readable, and agrees with its run record when there is one.
+    """Every final data file is complete and readable, carries the metadata columns of its run, and
+    agrees with its run record when there is one.
 
     Returns the rows of each run's files, by run id. Parquet and CSV of one run hold the same rows.
     """
@@ -129,9 +141,13 @@ def check_published_files(out: Path) -> dict[str, int]:
         relpath = path.relative_to(out).as_posix()
         run_id = path.stem.rsplit("_", 1)[1]
         if path.suffix == ".parquet":
-            rows = pq.read_table(path).num_rows
+            table = pq.read_table(path)
+            assert_run_columns(table, run_id)
+            rows = table.num_rows
         elif path.suffix == ".csv":
-            rows = len(read_csv(path))
+            cells = read_csv(path)
+            assert_csv_run_columns(_csv_header(path), cells, run_id)
+            rows = len(cells)
         else:
             raise AssertionError(f"unexpected file {relpath}")
         if rows_by_run.setdefault(run_id, rows) != rows:

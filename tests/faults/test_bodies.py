@@ -14,6 +14,7 @@ import pytest
 from tests.faults import ondisk as disk
 from tests.faults.conftest import Workspace
 from tests.faults.faultserver import Conn, FaultServer, Hit, Route, reply
+from tests.landed import without_run_columns
 
 CURSOR = {"type": "cursor", "cursor_path": "next", "cursor_param": "cursor"}
 GOOD_FIRST_PAGE = {"data": [{"seq": 10, "name": "fine"}], "next": "2"}
@@ -89,8 +90,10 @@ def test_bad_200_second_page_exits_1_publishes_nothing(
 
 
 def _data(out: Path) -> tuple[pa.Table, list[dict[str, str | None]]]:
+    """The Parquet table and the CSV rows, without the metadata columns (check_published_files
+    has checked those)."""
     parquet, csv = sorted(disk.data_files(out), key=lambda path: path.suffix, reverse=True)
-    return pq.read_table(parquet), disk.read_csv(csv)
+    return without_run_columns(pq.read_table(parquet)), disk.without_run_cells(disk.read_csv(csv))
 
 
 def _run_ok(

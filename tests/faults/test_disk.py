@@ -66,7 +66,9 @@ def mounts() -> Iterator[Callable[..., None]]:
 def _partitions(out: Path) -> list[Path]:
     """Today's and tomorrow's (UTC) date directories, created: a run starting now writes into one of them."""
     today = datetime.now(UTC).date()
-    paths = [disk.source_dir(out) / f"fetch_date={day:%Y-%m-%d}" for day in (today, today + timedelta(days=1))]
+    paths = [
+        disk.source_dir(out) / f"fetch_date={day:%Y-%m-%d}" for day in (today, today + timedelta(days=1))
+    ]
     for path in paths:
         path.mkdir(parents=True, exist_ok=True)
     return paths

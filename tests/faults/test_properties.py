@@ -33,6 +33,7 @@ from tests.faults import harness as h
 from tests.faults import ondisk as disk
 from tests.faults.conftest import Workspace
 from tests.faults.faultserver import Conn, FaultServer, Hit
+from tests.landed import assert_run_columns, without_run_columns
 
 INT64 = (-(2**63), 2**63 - 1)
 EXACT_IN_DOUBLE = 2**53
@@ -286,13 +287,16 @@ def _fetch_and_check(
         return
     parquet, csv = sorted(files, key=lambda item: item.suffix, reverse=True)
     table = pq.read_table(parquet)
+    assert_run_columns(table, run.run_id, run.started_at)
+    table = without_run_columns(table)
     assert {item.name: str(item.type) for item in table.schema} == types
     actual = table.to_pylist()
     assert len(actual) == len(rows)
     for number, (got, want) in enumerate(zip(actual, rows, strict=True)):
         bad = {name: (got[name], want[name]) for name in want if not _same(got[name], want[name])}
         assert not bad, f"Parquet row {number}: (actual, expected) {bad}"
-    text_rows = disk.read_csv(csv)
+    disk.check_published_files(root / "out")  # the CSV's metadata columns among the rest
+    text_rows = disk.without_run_cells(disk.read_csv(csv))
     assert len(text_rows) == len(rows)
     for number, (got_text, want) in enumerate(zip(text_rows, rows, strict=True)):
         assert got_text.keys() == want.keys()

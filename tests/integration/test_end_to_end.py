@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.apiserver import ApiServer, Exchange, Reply, paged
+from tests.landed import RUN_COLUMNS, assert_csv_run_columns, assert_run_columns, without_run_columns
 from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,19 +104,25 @@ def test_paginated_5000_records_read_back_equal(
     out = tmp_path / "out"
     expected = [flattened(record) for record in served]
     (parquet_path,) = data_files(out, "parquet")
-    assert pq.read_table(parquet_path).to_pylist() == expected
+    run_id = parquet_path.stem.removeprefix("api_")
+    table = pq.read_table(parquet_path)
+    assert_run_columns(table, run_id)
+    assert without_run_columns(table).to_pylist() == expected
     dataset = ds.dataset(
         [str(path) for path in out.glob("api/fetch_date=*/*.parquet")],
         partitioning="hive",
         partition_base_dir=str(out / "api"),
     )
-    assert dataset.to_table().drop_columns(["date"]).to_pylist() == expected
+    assert without_run_columns(dataset.to_table().drop_columns(["fetch_date"])).to_pylist() == expected
     glob = str(out / "api" / "*" / "*.parquet")
+    excluded = ", ".join(("fetch_date", *RUN_COLUMNS))
     assert duckdb.sql(
-        f"select * exclude (date) from read_parquet('{glob}', hive_partitioning = true) order by id"
+        f"select * exclude ({excluded}) from read_parquet('{glob}', hive_partitioning = true) order by id"
     ).fetchall() == [tuple(row.values()) for row in expected]
     (csv_path,) = data_files(out, "csv")
     frame = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
+    assert list(frame.columns) == [*expected[0], *RUN_COLUMNS]
+    assert_csv_run_columns(list(frame.columns), frame.to_dict("records"), run_id)
     assert frame["id"].tolist() == [row["id"] for row in expected]
     assert frame["score"].tolist() == [row["score"] for row in expected]
     assert frame["name"].tolist() == [row["name"] for row in expected]

@@ -308,12 +308,15 @@ class TestDecimals:
         rules = ColumnRules(columns={"price": "decimal(4,2)"})
         page = to_table(decode(b'[{"price": 1.5}, {"price": 123.456}]', decimals=True).value, rules=rules)
         unifier = Unifier("api", rules)
-        unifier.observe(page)
 
         with pytest.raises(
             RecordsError, match=r"^https://h/x: column 'price': value '123.456' does not convert"
         ):
-            conform(page, unifier.schema, "https://h/x")
+            unifier.observe(page, "https://h/x")
+        with pytest.raises(
+            RecordsError, match=r"^https://h/x: column 'price': value '123.456' does not convert"
+        ):
+            conform(page, pa.schema([("price", pa.decimal128(4, 2))]), "https://h/x")
 
     def test_deduplicator_matches_decimal_keys_like_numbers(self) -> None:
         dedupe = Deduplicator(["id"])

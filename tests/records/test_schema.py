@@ -176,14 +176,22 @@ def test_observe_logs_reserved_rename_once(caplog: pytest.LogCaptureFixture) -> 
     assert lines == ["event=column_renamed source=api column=fetch_date to=fetch_date_ reason=reserved"]
 
 
-def test_conform_failed_conversion_names_column_value_and_url() -> None:
+def test_observe_declared_value_that_does_not_convert_names_column_value_and_url() -> None:
     rules = ColumnRules(columns={"n": "int64"})
     pages = [to_table([{"n": 1}], rules=rules), to_table([{"n": "12x"}], rules=rules)]
     unifier = Unifier("api", rules)
-    for page in pages:
-        unifier.observe(page)
+    unifier.observe(pages[0], "https://h/x?page=1")
 
     with pytest.raises(
         RecordsError, match=r"^https://h/x\?page=2: column 'n': value '12x' does not convert to int64$"
     ):
-        conform(pages[1], unifier.schema, "https://h/x?page=2")
+        unifier.observe(pages[1], "https://h/x?page=2")
+
+
+def test_conform_failed_conversion_names_column_value_and_url() -> None:
+    page = to_table([{"n": "12x"}])
+
+    with pytest.raises(
+        RecordsError, match=r"^https://h/x\?page=2: column 'n': value '12x' does not convert to int64$"
+    ):
+        conform(page, pa.schema([("n", pa.int64())]), "https://h/x?page=2")

@@ -63,6 +63,8 @@ def test_save_writes_exactly_the_documented_keys_in_order(tmp_path: Path) -> Non
         "files",
         "cursor",
         "error",
+        "schema_change",
+        "primary_key",
     ]
     assert document["error"] == {"type": "FetchError", "message": "https://h/x: HTTP 503", "status": 503}
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import responses
@@ -23,11 +24,13 @@ from fetcher.pagination.kinds import PageRequest
 from fetcher.run import pipeline, state
 from fetcher.run.history import RunRecord
 from fetcher.storage.local import LocalStorage
+from tests.landed import assert_run_columns, without_run_columns
 
 URL = "https://api.example.com/items"
 STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
 PAGED = '[sources.pagination]\ntype = "page"\n'
 INCREMENTAL = '[sources.incremental]\ncursor_field = "t"\nparam = "since"\ninitial = "a"\n'
+RUN_COLUMNS = {"_fetched_at": "timestamp[us, tz=UTC]", "_run_id": "string"}
 
 
 @pytest.fixture
@@ -53,10 +56,8 @@ def _run(tmp_path: Path, source: Source) -> tuple[bool, RunRecord]:
     return advance, record
 
 
-def _parquet(tmp_path: Path) -> list[dict[str, Any]]:
-    return pq.read_table(
-        tmp_path / "out" / "api" / "fetch_date=2026-11-21" / "api_20261121T100005Z.parquet"
-    ).to_pylist()
+def _parquet(tmp_path: Path) -> pa.Table:
+    return pq.read_table(tmp_path / "out" / "api" / "fetch_date=2026-11-21" / "api_20261121T100005Z.parquet")
 
 
 class TestFirstRequest:
@@ -106,9 +107,11 @@ class TestFetchAndWrite:
         advance, record = _run(tmp_path, source_from(PAGED))
 
         assert advance is False
-        assert _parquet(tmp_path) == [{"id": 1}, {"id": 2}, {"id": 3}]
+        table = _parquet(tmp_path)
+        assert_run_columns(table, "20261121T100005Z", STARTED)
+        assert without_run_columns(table).to_pylist() == [{"id": 1}, {"id": 2}, {"id": 3}]
         assert (record.pages, record.records, record.attempts, record.retries) == (3, 3, 3, 0)
-        assert record.columns == {"id": "int64"}
+        assert record.columns == {"id": "int64", **RUN_COLUMNS}
         assert [(item.path, item.format, item.rows) for item in record.files] == [
             ("api/fetch_date=2026-11-21/api_20261121T100005Z.parquet", "parquet", 3),
             ("api/fetch_date=2026-11-21/api_20261121T100005Z.csv", "csv", 3),
@@ -124,10 +127,28 @@ class TestFetchAndWrite:
         advance, record = _run(tmp_path, source_from(PAGED + INCREMENTAL))
 
         assert advance is True and record.cursor == "c"
-        assert record.columns == {"id": "string", "t": "string", "extra": "bool"}
-        assert _parquet(tmp_path) == [
+        assert record.columns == {"id": "string", "t": "string", "extra": "bool", **RUN_COLUMNS}
+        table = _parquet(tmp_path)
+        assert_run_columns(table, "20261121T100005Z", STARTED)
+        assert without_run_columns(table).to_pylist() == [
             {"id": "1", "t": "b", "extra": None},
             {"id": "two", "t": "c", "extra": True},
+        ]
+
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_cursor_is_the_text_the_api_served_while_the_file_holds_timestamps(
+        self, source_from: Callable[[str], Source], tmp_path: Path
+    ) -> None:
+        _pages([{"id": 1, "t": "2026-11-20T09:00:00+01:00"}], [{"id": 2, "t": "2026-11-20T10:30:00+01:00"}])
+
+        advance, record = _run(tmp_path, source_from(PAGED + INCREMENTAL.replace('initial = "a"', "")))
+
+        assert advance is True and record.cursor == "2026-11-20T10:30:00+01:00"
+        table = _parquet(tmp_path)
+        assert table.schema.field("t").type == pa.timestamp("us", tz="UTC")
+        assert table.column("t").to_pylist() == [
+            datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+            datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
         ]
 
     @responses.activate(registry=registries.OrderedRegistry)
@@ -145,13 +166,18 @@ class TestFetchAndWrite:
         assert responses.calls[0].request.params == {"since": "z", "page": "1"}
 
     @responses.activate
+    @pytest.mark.parametrize("extra", [INCREMENTAL, ""], ids=["incremental", "full"])
     def test_no_records_writes_nothing_and_does_not_advance(
-        self, source_from: Callable[[str], Source], tmp_path: Path, caplog: pytest.LogCaptureFixture
+        self,
+        source_from: Callable[[str], Source],
+        tmp_path: Path,
+        caplog: pytest.LogCaptureFixture,
+        extra: str,
     ) -> None:
         caplog.set_level(logging.INFO)
         responses.get(URL, json={"data": [{}, {}]})
 
-        advance, record = _run(tmp_path, source_from(INCREMENTAL))
+        advance, record = _run(tmp_path, source_from(extra))
 
         assert advance is False and record.files == [] and record.columns == {}
         assert record.records == 2
@@ -195,4 +221,4 @@ class TestProbeParts:
         with Client(source, Deadline.after(30)) as client:
             page = pipeline.page_fetcher(client, source)(PageRequest(URL, {}))
 
-        assert pipeline.columns(page, "api") == {"v": "double", "g__x": "string"}
+        assert pipeline.columns(page, source) == {"v": "double", "g__x": "string", **RUN_COLUMNS}

@@ -22,8 +22,10 @@ from fetcher.config.model import Config
 from fetcher.errors import Locked
 from fetcher.run import runner
 from fetcher.run.lock import hold
+from tests.landed import assert_csv_run_columns, assert_run_columns, without_run_columns
 
 URL = "https://api.example.com/items"
+RUN_COLUMNS = {"_fetched_at": "timestamp[us, tz=UTC]", "_run_id": "string"}
 
 
 def _config(
@@ -38,8 +40,11 @@ def _files(out: Path, suffix: str) -> list[Path]:
 
 
 def _rows(out: Path) -> list[dict[str, Any]]:
+    """The rows of the one Parquet file, without the metadata columns, once they are checked."""
     (path,) = _files(out, "parquet")
-    return pq.read_table(path).to_pylist()
+    table = pq.read_table(path)
+    assert_run_columns(table, path.stem.removeprefix("api_"))
+    return without_run_columns(table).to_pylist()
 
 
 def _run_record(out: Path) -> dict[str, Any]:
@@ -226,12 +231,18 @@ class TestOutcomes:
         responses.get(URL, json={"data": [{"id": 1, "geo": {"lat": 1.5}, "tags": ["a"]}, {"id": 2}]})
         settings = _config(write_config)
 
-        runner.run(settings, settings.sources[0])
+        record = runner.run(settings, settings.sources[0])
 
         (csv,) = _files(tmp_path / "out", "csv")
         frame = pd.read_csv(csv)
-        assert list(frame.columns) == ["id", "geo__lat", "tags"]
+        assert list(frame.columns) == ["id", "geo__lat", "tags", "_fetched_at", "_run_id"]
         assert frame["id"].tolist() == [1, 2] and frame["tags"].tolist()[0] == '["a"]'
+        fetched_at = record.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert_csv_run_columns(list(frame.columns), frame.to_dict("records"), record.run_id, fetched_at)
+        assert _rows(tmp_path / "out") == [
+            {"id": 1, "geo__lat": 1.5, "tags": '["a"]'},
+            {"id": 2, "geo__lat": None, "tags": None},
+        ]
 
     @responses.activate(registry=registries.OrderedRegistry)
     def test_run_schema_drift_unified_and_logged(
@@ -259,7 +270,10 @@ class TestOutcomes:
             {"id": "2", "v": 2.5, "new": "x"},
             {"id": "three", "v": None, "new": None},
         ]
-        assert "event=schema source=api columns=id:string,v:double,new:string" in caplog.text
+        assert (
+            'event=schema source=api columns="id:string,v:double,new:string,'
+            '_fetched_at:timestamp[us, tz=UTC],_run_id:string"'
+        ) in caplog.text
 
     @responses.activate
     def test_run_empty_writes_no_data_file_and_succeeds(
@@ -499,7 +513,7 @@ class TestReview:
         record = runner.run(settings, settings.sources[0])
 
         assert record.duplicates_dropped == 1
-        assert record.columns == {"id": "int64", "t": "string"}
+        assert record.columns == {"id": "int64", "t": "string", **RUN_COLUMNS}
         assert _rows(tmp_path / "out") == [{"id": 1, "t": "a"}]
 
     @responses.activate(registry=registries.OrderedRegistry)
@@ -526,7 +540,7 @@ class TestReview:
 
         columns, count = runner.probe(settings, settings.sources[0])
 
-        assert columns == {"v": "double"} and count == 2
+        assert columns == {"v": "double", **RUN_COLUMNS} and count == 2
 
 
 @responses.activate
@@ -538,7 +552,7 @@ def test_probe_returns_columns_of_first_page_and_writes_nothing(
 
     columns, count = runner.probe(settings, settings.sources[0])
 
-    assert columns == {"id": "int64", "geo__lat": "double"} and count == 1
+    assert columns == {"id": "int64", "geo__lat": "double", **RUN_COLUMNS} and count == 1
     assert len(responses.calls) == 1 and not (tmp_path / "out").exists()
 
 

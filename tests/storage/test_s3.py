@@ -21,6 +21,7 @@ from fetcher.errors import OutputError
 from fetcher.run import runner
 from fetcher.storage.s3 import S3Storage
 from tests.apiserver import ApiServer, paged
+from tests.landed import assert_run_columns, without_run_columns
 
 RECORDS = [{"id": n, "name": f"n{n}", "tags": ["a"] * (n % 3)} for n in range(250)]
 
@@ -109,7 +110,7 @@ def test_s3_files_read_back_with_one_glob_in_pyarrow_and_duckdb(
 ) -> None:
     s3, name = bucket
     settings = _config(write_config, f"s3://{name}/raw", served, moto_endpoint)
-    runner.run(settings, settings.sources[0])
+    record = runner.run(settings, settings.sources[0])
 
     base = f"{name}/raw/api"
     parquet = [
@@ -130,7 +131,10 @@ def test_s3_files_read_back_with_one_glob_in_pyarrow_and_duckdb(
         {"id": r["id"], "name": r["name"], "tags": json.dumps(r["tags"], separators=(",", ":"))}
         for r in RECORDS
     ]
-    assert table.drop_columns(["date"]).sort_by("id").to_pylist() == expected
+    assert {str(day) for day in table.column("fetch_date").to_pylist()} == {f"{record.started_at:%Y-%m-%d}"}
+    files = table.drop_columns(["fetch_date"])
+    assert_run_columns(files, record.run_id, record.started_at)
+    assert without_run_columns(files).sort_by("id").to_pylist() == expected
     assert duckdb.sql("select count(*), sum(id) from dataset").fetchall() == [(250, sum(range(250)))]
 
 
@@ -174,7 +178,11 @@ def test_remove_temps_deletes_staging_leftovers_only(
     bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str
 ) -> None:
     s3, name = bucket
-    for key in ("api/_staging/dead.partial", "api/fetch_date=2026-11-21/api_1.parquet", "other/_staging/x.partial"):
+    for key in (
+        "api/_staging/dead.partial",
+        "api/fetch_date=2026-11-21/api_1.parquet",
+        "other/_staging/x.partial",
+    ):
         with s3.open_output_stream(f"{name}/raw/{key}") as stream:
             stream.write(b"data")
     storage = S3Storage(f"s3://{name}/raw", moto_endpoint)
@@ -182,7 +190,10 @@ def test_remove_temps_deletes_staging_leftovers_only(
     removed = storage.remove_temps("api")
 
     assert removed == [f"s3://{name}/raw/api/_staging/dead.partial"]
-    assert _objects(s3, f"{name}/raw") == ["api/fetch_date=2026-11-21/api_1.parquet", "other/_staging/x.partial"]
+    assert _objects(s3, f"{name}/raw") == [
+        "api/fetch_date=2026-11-21/api_1.parquet",
+        "other/_staging/x.partial",
+    ]
 
 
 def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str) -> None:
