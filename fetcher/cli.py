@@ -88,6 +88,7 @@ def _register_secrets(config: Config) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from fetcher.ops import outcomes
     from fetcher.run import history, runner
 
     settings = configuration(args.config, os.environ)
@@ -102,16 +103,21 @@ def _run(args: argparse.Namespace) -> int:
         logger.info("event=catch_up sources=%s", logs.quote(",".join(s.name for s in sources) or "none"))
     codes = []
     for source in sources:
+        previous = outcomes.load(source.name)
         try:
             record = runner.run(settings, source)
         except Locked as exc:
             logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
             codes.append(EXIT_LOCKED)
+            continue
         except FetcherError as exc:  # before the run could start (its lock, its storage): the others go on
             logger.error("event=error source=%s error=%s", source.name, logs.quote(str(exc)))
             codes.append(exc.exit_code)
+            outcome = outcomes.Outcome.of_error(source.name, exc, previous)
         else:
             codes.append(EXIT_OK if record.status == history.SUCCEEDED else EXIT_FAILED)
+            outcome = outcomes.Outcome.of_record(record, previous)
+        outcomes.after_run(settings, source, outcome, previous)
     for code in (EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED):
         if code in codes:
             return code
