@@ -81,9 +81,12 @@ RUN set -eux; \
     # /out belongs to the image's own user, so a new named volume is writable by the job
     install -d -o 10001 -g 10001 /out
 COPY --from=venv /opt/venv /opt/venv
+# FETCHER_STATUS_DIR: each source's latest outcome, kept by the job and read by the health check;
+# `fetcher prepare` creates it at start, owned by the job's user, under /run (a tmpfs when hardened)
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    FETCHER_STATUS_DIR=/run/fetcher/status
 COPY crontab /etc/fetcher/crontab.default
 COPY docker/entrypoint docker/run-job /usr/local/bin/
 COPY demo /app/demo

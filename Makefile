@@ -44,7 +44,7 @@ logs: ## Follow the fetch log (tail -f /var/log/fetch.log).
 	docker exec $(CONTAINER) tail -n 50 -F /var/log/fetch.log
 
 .PHONY: status
-status: ## Show each source's last run and next scheduled run.
+status: ## Show each source's last run, its error, last success and next run.
 	docker exec $(CONTAINER) python -m fetcher status
 
 .PHONY: stop

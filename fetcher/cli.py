@@ -156,10 +156,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from fetcher.ops import status
+    from fetcher.ops import container, installed, status
 
     settings = configuration(args.config, os.environ)
-    print(status.render(settings))
+    print(status.render(settings, schedules=installed.load(container.STATE_DIR)))
     return EXIT_OK
 
 
@@ -177,7 +177,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _health(args: argparse.Namespace) -> int:
     """Exit 0 healthy or 1 unhealthy (Docker reserves 2), printing one line that says why."""
-    from fetcher.ops import health
+    from fetcher.ops import container, health, installed
 
     try:
         settings = configuration(args.config, os.environ)
@@ -189,6 +189,7 @@ def _health(args: argparse.Namespace) -> int:
         now=_now(),
         started_at=health.container_started_at(),
         scheduler_running=health.scheduler_running(),
+        schedules=installed.load(container.STATE_DIR),
     )
     print(report.summary)
     return EXIT_OK if report.healthy else EXIT_FAILED
@@ -257,7 +258,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=_validate)
 
-    status = commands.add_parser("status", parents=[common], help="show each source's last run and next one")
+    status = commands.add_parser(
+        "status", parents=[common], help="show each source's last run, its error, last success and next run"
+    )
     status.set_defaults(handler=_status)
 
     show = commands.add_parser(

@@ -21,12 +21,16 @@ from tests.apiserver import ApiServer
 
 
 @pytest.fixture(autouse=True)
-def _clean_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test starts with no registered secrets and none of the fetcher's variables set."""
+def _clean_process_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Each test starts with no registered secrets and none of the fetcher's variables set, but
+    its own status directory: outcomes kept by one test are never read by another."""
     redact.reset()
     for name in list(os.environ):
         if name.startswith(("FETCH_", "FETCHER_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("FETCHER_STATUS_DIR", str(tmp_path_factory.mktemp("status")))
     monkeypatch.setattr("fetcher.config.load.DEFAULT_CONFIG_PATH", "/nonexistent/fetcher.toml")
     yield
     redact.reset()

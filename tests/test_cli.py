@@ -139,7 +139,10 @@ def test_main_status_prints_table(
     assert cli.main(["status", "--config", str(write_config(TWO_SOURCES))]) == EXIT_OK
 
     header, one, _ = capsys.readouterr().out.splitlines()
-    assert header.split() == ["SOURCE", "LAST", "RUN", "(UTC)", "STATUS", "RECORDS", "FILES", "NEXT", "RUN"]
+    assert header.split() == [
+        *("SOURCE", "LAST", "RUN", "(UTC)", "STATUS", "RECORDS", "FILES"),
+        *("LAST", "SUCCESS", "NEXT", "RUN", "ERROR"),
+    ]
     assert one.split()[:2] == ["one", "never"]
 
 

@@ -4,12 +4,16 @@ Cron runs jobs with an empty environment, as root, in the daemon's zone. So at s
 - the job's uid and gid are chosen: the owner of /out, or PUID/PGID; never root;
 - the container's environment is snapshotted to a root-only file that `run-job` hands to the job;
 - the crontab is rendered from the sources' schedules (or, if the configuration is invalid, the
-  image's hourly default, so that the container stays up and its health check says why);
+  image's hourly default, so that the container stays up and its health check says why), and the
+  schedules it holds are recorded, so that status and health can say when cron runs another;
+- the status directory (FETCHER_STATUS_DIR) is handed to the job's user, who keeps each source's
+  latest outcome there, which health (as root) reads;
 - the log file starts empty. Everything lands in /run/fetcher, which may be a tmpfs.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Mapping
@@ -19,7 +23,8 @@ from fetcher.config.environment import Startup
 from fetcher.config.model import Config
 from fetcher.errors import ConfigError
 from fetcher.logs import quote
-from fetcher.storage import is_remote
+from fetcher.ops import installed
+from fetcher.storage import hints, is_remote
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ LOG_FILE = "/var/log/fetch.log"
 # The fetch job, as the job user with the container's environment: docker/run-job is its one home.
 JOB = "/usr/local/bin/run-job"
 DEFAULT_CRONTAB = "/etc/fetcher/crontab.default"
+STATUS_DIR_VARIABLE = "FETCHER_STATUS_DIR"  # where the job keeps its outcomes (fetcher.ops.outcomes)
 FALLBACK_ID = 10001  # the image's own user for /out, when nobody else owns it
 _PRIVATE_VARIABLES = frozenset({"HOME", "OLDPWD", "PWD", "SHLVL", "_"})
 
@@ -113,17 +119,22 @@ def prepare(
     os.makedirs(state_dir, mode=0o755, exist_ok=True)
     _write(f"{state_dir}/runas", f"{user.uid}:{user.gid}\n".encode(), 0o644)
     _write(f"{state_dir}/env", environment_snapshot(environ), 0o600)
+    if environ.get(STATUS_DIR_VARIABLE):  # the image sets it; elsewhere the job makes its own
+        _give_status_dir(environ[STATUS_DIR_VARIABLE], user)
     if config is not None:
         crontab = render_crontab(config).encode()
+        schedules = installed.Installed.of_config(config)
     else:
         with open(DEFAULT_CRONTAB, "rb") as default:
             crontab = default.read()
+        schedules = installed.Installed.of_crontab(crontab.decode())
         logger.error(
             "event=config_error error=%s action=%s",
             quote(str(error)),
             quote("installed the hourly default crontab; unhealthy until the configuration is fixed"),
         )
     _write(f"{state_dir}/crontab", crontab, 0o644)
+    installed.save(schedules, state_dir)
     # A fresh log each start: tail copies it whole to `docker logs`, which kept the last one.
     _write(f"{state_dir}/fetch.log", b"", 0o644)
     return user
@@ -137,7 +148,11 @@ def _hand_over(output_dir: str, user: JobUser) -> None:
             "event=output_not_writable dir=%s error=%s hint=%s",
             output_dir,
             quote(f"it belongs to root and cannot be handed to {user.uid}:{user.gid}: {exc.strerror}"),
-            quote("set PUID and PGID to the owner of the mounted directory, or chown it"),
+            quote(
+                hints.READ_ONLY
+                if exc.errno == errno.EROFS
+                else "set PUID and PGID to the owner of the mounted directory, or chown it"
+            ),
         )
         return
     logger.warning(
@@ -147,6 +162,20 @@ def _hand_over(output_dir: str, user: JobUser) -> None:
         user.gid,
         quote("it belonged to root; set PUID/PGID to choose the owner"),
     )
+
+
+def _give_status_dir(path: str, user: JobUser) -> None:
+    """Create the status directory, writable by the job's user (its outcomes) and readable by all."""
+    os.makedirs(path, mode=0o755, exist_ok=True)
+    try:
+        os.chown(path, user.uid, user.gid)
+        os.chmod(path, 0o755)
+    except PermissionError:
+        # Without CAP_CHOWN (a hardened container) root cannot give it away: share it as /tmp is.
+        try:
+            os.chmod(path, 0o1777)
+        except OSError as exc:
+            logger.warning("event=status_dir_not_writable dir=%s error=%s", path, quote(str(exc.strerror)))
 
 
 def _write(path: str, data: bytes, mode: int) -> None:

@@ -1,8 +1,11 @@
-"""Health: is the scheduler alive, and is every source's data fresh?
+"""Health: is the scheduler alive, does cron run what is configured, and is every source fresh?
 
 A source is fresh when its latest run succeeded no longer ago than twice its schedule's interval.
-A source that has not run yet counts as fresh while the container is younger than that. A source
-is due (for the catch-up run at start) when its last success is older than one interval.
+Its latest run is the newer of its run records and the outcome kept on this host, so a run that
+failed before it could write a run record (a read-only output) makes it unhealthy at once, saying
+why. A source that has not run yet counts as fresh while the container is younger than twice its
+interval. A source whose schedule in cron is not the configured one says "restart to apply".
+A source is due (for the catch-up run at start) when its last success is older than one interval.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from fetcher.config import schedule
 from fetcher.config.model import Config, Source
+from fetcher.ops import installed, latest
+from fetcher.ops.installed import Installed
 from fetcher.run import history
 from fetcher.storage import open_storage
 from fetcher.storage.base import Storage
@@ -29,14 +34,21 @@ class Report:
     summary: str
 
 
-def check(config: Config, *, now: datetime, started_at: datetime, scheduler_running: bool) -> Report:
-    """Judge the container: the scheduler runs and every source is fresh."""
+def check(
+    config: Config,
+    *,
+    now: datetime,
+    started_at: datetime,
+    scheduler_running: bool,
+    schedules: Installed | None = None,
+) -> Report:
+    """Judge the container: the scheduler runs, as configured (`schedules`: what cron was given,
+    None when unknown), and every source is fresh."""
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
     problems = [] if scheduler_running else ["cron is not running"]
     for source in config.sources:
-        problem = _problem(storage, source, now, started_at)
-        if problem:
-            problems.append(f"{source.name}: {problem}")
+        found = [_problem(storage, source, now, started_at), installed.pending(schedules, source)]
+        problems += [f"{source.name}: {problem}" for problem in found if problem]
     if problems:
         return Report(False, "unhealthy: " + "; ".join(problems))
     return Report(True, f"healthy: cron running, {len(config.sources)} source(s) fresh")
@@ -78,22 +90,23 @@ def scheduler_running(names: Iterable[str] = ("cron",)) -> bool:
 
 def _problem(storage: Storage, source: Source, now: datetime, started_at: datetime) -> str | None:
     allowed = STALE_AFTER_INTERVALS * schedule.interval_at(source.schedule, now)
-    latest = history.latest(storage, source.name)
-    if latest is None:
+    last = latest.read(storage, source.name)
+    if last is None:
         if now - started_at > allowed:
-            return f"no run yet, {_ago(now - started_at)} after start (allowed {_ago(allowed)})"
+            return f"no run yet, {ago(now - started_at)} after start (allowed {ago(allowed)})"
         return None
-    if latest.status != history.SUCCEEDED:
-        error = latest.error.message if latest.error else "unknown error"
-        return f"last run {latest.run_id} failed: {error}"
-    age = now - latest.ended_at
+    if not last.succeeded:
+        run = last.run_id or f"at {last.finished_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+        return f"last run {run} failed: {last.error or 'unknown error'}"
+    age = now - last.finished_at
     if age > allowed:
-        limit = f"{_ago(allowed)} ({STALE_AFTER_INTERVALS}x its interval)"
-        return f"last success {_ago(age)} ago, older than {limit}"
+        limit = f"{ago(allowed)} ({STALE_AFTER_INTERVALS}x its interval)"
+        return f"last success {ago(age)} ago, older than {limit}"
     return None
 
 
-def _ago(span: timedelta) -> str:
+def ago(span: timedelta) -> str:
+    """A span as a person reads it: `45s`, `12m`, `3h05m`."""
     seconds = int(span.total_seconds())
     if seconds < 120:
         return f"{seconds}s"

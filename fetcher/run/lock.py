@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fetcher.errors import Locked, OutputError
+from fetcher.storage import hints
 
 
 @contextmanager
@@ -19,7 +20,7 @@ def hold(path: str, source: str) -> Iterator[None]:
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise OutputError(f"cannot open lock {path}: {exc.strerror}") from None
+        raise OutputError(hints.explain(exc, path, "open lock")) from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fetcher.errors import OutputError
+from fetcher.storage import hints
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,13 @@ def local_path(root: str, relpath: str) -> str:
 
 @contextmanager
 def output_errors(path: str) -> Iterator[None]:
-    """Turn an OSError in the block into an OutputError naming the path and the problem."""
+    """Turn an OSError in the block into an OutputError naming the path, the problem and its hint."""
     try:
         yield
     except OutputError:
         raise
     except OSError as exc:
-        raise OutputError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
+        raise OutputError(hints.explain(exc, path)) from None
 
 
 def json_bytes(document: Any) -> bytes:

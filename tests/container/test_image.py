@@ -478,6 +478,142 @@ class TestHealth:
         assert output.startswith("unhealthy: configuration error: ") and words.replace('\\"', '"') in output
 
 
+class TestTruthfulHealth:
+    """Health and status tell the truth at once: the failed run's cause, and the schedule cron runs."""
+
+    FAST = TestHealth.FAST
+    YEARLY = "0 0 1 1 *"  # cron never runs it during a test: every run here is `docker exec`'s
+
+    def test_read_only_out_is_unhealthy_after_the_first_failed_run_naming_the_cause(
+        self, containers: Containers, out_dir: Path, api: ApiServer, tmp_path: Path
+    ) -> None:
+        config = toml(tmp_path / "c.toml", api.url("/records"), "ro", self.YEARLY)
+        name = containers.run(
+            *self.FAST,
+            "-e",
+            "FETCH_ON_START=never",
+            "-v",
+            f"{out_dir}:/out:ro",
+            "-v",
+            f"{config}:/etc/fetcher/fetcher.toml:ro",
+        )
+        cause = "cannot write /out/ro: Read-only file system; the output is mounted read-only: remove :ro"
+        assert "remove :ro" not in _started(containers, name)  # no wrong hint at start either
+
+        assert containers.exec(name, JOB).returncode == 1
+
+        health = containers.exec(name, "fetcher", "health")
+        assert health.returncode == 1
+        assert health.stdout.startswith("unhealthy: ro: last run at ") and health.stdout.endswith(
+            f" failed: {cause}\n"
+        )
+        _, output = wait_for(
+            lambda: _settled(containers, name, "unhealthy"), 60, "unhealthy in docker inspect"
+        )
+        assert output == health.stdout.strip()
+        row = _status_row(containers, name, "ro")
+        assert row.split()[3:7] == ["failed", "0", "0", "never"]
+        assert "  cannot write /out/ro: Read-only file sy" in row and row.endswith(
+            "mounted read-only: remove :ro"
+        )
+
+        # The fix: the same directory, mounted writable; the next run makes it healthy.
+        fixed = containers.run(*self.FAST, "-e", "FETCH_ON_START=never", *mounts(out_dir, config))
+        _started(containers, fixed)
+        assert containers.exec(fixed, JOB).returncode == 0
+        assert (
+            containers.exec(fixed, "fetcher", "health").stdout == "healthy: cron running, 1 source(s) fresh\n"
+        )
+        wait_for(lambda: _settled(containers, fixed, "healthy"), 60, "healthy in docker inspect")
+        assert _status_row(containers, fixed, "ro").split()[3:5] == ["succeeded", "30"]
+
+    def test_puid_on_a_root_owned_folder_says_chown_and_heals_after_the_fix_and_next_run(
+        self, containers: Containers, api: ApiServer, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "rootout"
+        out.mkdir()  # root's, 0755: PUID 1000 cannot write it
+        config = toml(tmp_path / "c.toml", api.url("/records"), "puid", self.YEARLY)
+        name = containers.run(
+            *self.FAST,
+            "-e",
+            "FETCH_ON_START=never",
+            "-e",
+            "PUID=1000",
+            "-e",
+            "PGID=1000",
+            *mounts(out, config),
+        )
+        _started(containers, name)
+
+        assert containers.exec(name, JOB).returncode == 1
+
+        _, output = wait_for(
+            lambda: _settled(containers, name, "unhealthy"), 60, "unhealthy in docker inspect"
+        )
+        assert output.endswith(
+            "failed: cannot write /out/puid: Permission denied; "
+            "/out belongs to root and the job runs as 1000:1000 (never as root): chown it to 1000:1000"
+        )
+        assert "chown it to 1000:1000" in _status_row(containers, name, "puid")
+
+        os.chown(out, 1000, 1000)
+        assert containers.exec(name, JOB).returncode == 0
+
+        _, output = wait_for(lambda: _settled(containers, name, "healthy"), 60, "healthy again")
+        assert output == "healthy: cron running, 1 source(s) fresh"
+        assert _status_row(containers, name, "puid").split()[3:5] == ["succeeded", "30"]
+
+    def test_config_fixed_in_place_says_restart_to_apply_until_restarted(
+        self, containers: Containers, out_dir: Path, api: ApiServer, tmp_path: Path
+    ) -> None:
+        config = toml(tmp_path / "c.toml", api.url("/records"), "later", "every hour")
+        name = containers.run(*self.FAST, "-e", "FETCH_ON_START=never", *mounts(out_dir, config))
+        wait_for(lambda: _settled(containers, name, "unhealthy"), 60, "unhealthy: invalid config")
+        assert (
+            "0 * * * * root /usr/local/bin/run-job >>"
+            in containers.exec(name, "cat", "/etc/cron.d/fetcher").stdout
+        )
+
+        toml(config, api.url("/records"), "later", "*/30 * * * *")  # fixed in place: the same file
+
+        health = containers.exec(name, "fetcher", "health").stdout.strip()
+        assert health == (
+            "unhealthy: later: cron runs it at '0 * * * *', "
+            "the configuration says '*/30 * * * *': restart to apply"
+        )
+        assert _status_row(containers, name, "later").endswith(":00 UTC (restart to apply)")
+
+        docker("restart", "--time", "2", name)
+        wait_for(
+            lambda: "*/30" in containers.exec(name, "cat", "/run/fetcher/schedules.json").stdout,
+            30,
+            "the start-up to install the fixed schedule",
+        )
+
+        assert "*/30 * * * * root" in containers.exec(name, "cat", "/etc/cron.d/fetcher").stdout
+        assert (
+            containers.exec(name, "fetcher", "health").stdout == "healthy: cron running, 1 source(s) fresh\n"
+        )
+        assert "restart to apply" not in _status_row(containers, name, "later")
+
+
+def _started(containers: Containers, name: str) -> str:
+    """Wait for the start-up (prepare) to finish; return the container's log so far."""
+    wait_for(
+        lambda: containers.exec(name, "test", "-s", "/run/fetcher/schedules.json").returncode == 0,
+        30,
+        "start-up",
+    )
+    return containers.logs(name)
+
+
+def _status_row(containers: Containers, name: str, source: str) -> str:
+    result = containers.exec(name, "fetcher", "status")
+    assert result.returncode == 0, result.stderr
+    (row,) = [line for line in result.stdout.splitlines() if line.split()[0] == source]
+    return row
+
+
 def _settled(containers: Containers, name: str, wanted: str) -> tuple[str, str] | None:
     status, output = containers.health(name)
     return (status, output) if status == wanted else None

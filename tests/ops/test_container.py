@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 from fetcher.config.environment import startup
 from fetcher.config.load import load
 from fetcher.errors import ConfigError
-from fetcher.ops import container
+from fetcher.ops import container, installed
 
 TWO_SOURCES = (
     '[[sources]]\nname = "a"\nurl = "http://h/a"\nschedule = "*/5 * * * *"\n'
@@ -161,6 +162,73 @@ class TestPrepare:
         )
 
         assert (user.uid, user.gid) == (4321, 4321)
+
+    def test_prepare_records_the_installed_schedules_and_gives_the_status_dir_to_the_job(
+        self, out: Path, tmp_path: Path, write_config: Callable[[str], Path]
+    ) -> None:
+        settings = load(str(write_config(TWO_SOURCES)), {})
+        environ = {"FETCHER_STATUS_DIR": str(tmp_path / "status")}
+
+        container.prepare(
+            settings, None, startup({}), environ, state_dir=str(tmp_path / "s"), output_dir=str(out)
+        )
+
+        assert installed.load(str(tmp_path / "s")) == installed.Installed(
+            {"a": "*/5 * * * *", "b": "0 * * * *"}
+        )
+        info = (tmp_path / "status").stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1234, 2345, 0o755)
+
+    def test_prepare_without_chown_shares_the_status_dir_as_tmp_is(
+        self, out: Path, tmp_path: Path, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def refuse(path: str, uid: int, gid: int) -> None:
+            raise PermissionError(1, "Operation not permitted", path)
+
+        monkeypatch.setattr(os, "chown", refuse)
+        settings = load(str(write_config(TWO_SOURCES)), {})
+        environ = {"FETCHER_STATUS_DIR": str(tmp_path / "status")}
+
+        container.prepare(
+            settings, None, startup({}), environ, state_dir=str(tmp_path / "s"), output_dir=str(out)
+        )
+
+        assert stat.S_IMODE((tmp_path / "status").stat().st_mode) == 0o1777
+
+    def test_prepare_invalid_config_records_the_default_crontabs_schedule(
+        self, out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(
+            container, "DEFAULT_CRONTAB", str(Path(__file__).resolve().parents[2] / "crontab")
+        )
+
+        container.prepare(
+            None, ConfigError("x", "bad"), startup({}), {}, state_dir=str(tmp_path / "s"), output_dir=str(out)
+        )
+
+        assert installed.load(str(tmp_path / "s")) == installed.Installed({}, "0 * * * *")
+
+    def test_prepare_read_only_root_owned_out_says_remove_ro(
+        self,
+        tmp_path: Path,
+        write_config: Callable[[str], Path],
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        settings = load(str(write_config(TWO_SOURCES)), {})
+
+        def read_only(path: str, uid: int, gid: int) -> None:
+            raise OSError(errno.EROFS, "Read-only file system", path)
+
+        monkeypatch.setattr(os, "chown", read_only)
+
+        container.prepare(
+            settings, None, startup({}), {}, state_dir=str(tmp_path / "s"), output_dir=str(tmp_path)
+        )
+
+        (line,) = [r.getMessage() for r in caplog.records if "output_not_writable" in r.getMessage()]
+        assert line.endswith('hint="the output is mounted read-only: remove :ro"')
+        assert "Read-only file system" in line
 
 
 @pytest.mark.parametrize(

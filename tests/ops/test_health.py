@@ -12,7 +12,8 @@ from fetcher import cli
 from fetcher.config.load import load
 from fetcher.config.model import Config
 from fetcher.errors import FetchError
-from fetcher.ops import health
+from fetcher.ops import health, outcomes
+from fetcher.ops.installed import Installed
 from fetcher.run import history
 from fetcher.storage.local import LocalStorage
 
@@ -136,3 +137,38 @@ def _ok(source: str) -> history.RunRecord:
     record = history.RunRecord(source=source, started_at=NOW)
     record.finish()
     return record
+
+
+def test_check_run_failed_before_its_run_record_is_unhealthy_at_once_naming_the_cause(
+    settings: Config,
+) -> None:
+    _record(settings, "b", NOW - timedelta(minutes=1))
+    message = "cannot write /out/a: Read-only file system; the output is mounted read-only: remove :ro"
+    outcomes.save(outcomes.Outcome("a", "failed", NOW - timedelta(seconds=5), error=message))
+
+    report = _check(settings, started_ago=timedelta(minutes=1))
+
+    assert report == health.Report(False, f"unhealthy: a: last run at 2026-11-21T11:59:55Z failed: {message}")
+
+
+def test_check_success_after_the_failure_is_healthy_again(settings: Config) -> None:
+    outcomes.save(outcomes.Outcome("a", "failed", NOW - timedelta(minutes=5), error="cannot write /out/a"))
+    _record(settings, "a", NOW - timedelta(minutes=1))
+    _record(settings, "b", NOW - timedelta(minutes=1))
+
+    assert _check(settings).healthy
+
+
+def test_check_schedule_cron_does_not_run_is_unhealthy_restart_to_apply(settings: Config) -> None:
+    _record(settings, "a", NOW - timedelta(minutes=1))
+    _record(settings, "b", NOW - timedelta(minutes=1))
+    schedules = Installed({"a": "*/5 * * * *", "b": "0 * * * *"})
+
+    report = health.check(settings, now=NOW, started_at=NOW, scheduler_running=True, schedules=schedules)
+
+    assert report.summary == (
+        "unhealthy: a: cron runs it at '*/5 * * * *', the configuration says '0 * * * *': restart to apply"
+    )
+    assert health.check(
+        settings, now=NOW, started_at=NOW, scheduler_running=True, schedules=Installed.of_config(settings)
+    ).healthy

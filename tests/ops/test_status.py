@@ -10,7 +10,8 @@ import pytest
 
 from fetcher.config.load import load
 from fetcher.errors import FetchError
-from fetcher.ops import status
+from fetcher.ops import outcomes, status
+from fetcher.ops.installed import Installed
 from fetcher.run import history
 from fetcher.storage.local import LocalStorage
 
@@ -62,3 +63,48 @@ def test_render_failed_run_and_never_run(
     _, failed, never = table.splitlines()
     assert failed.split()[:6] == ["api", "2026-11-21", "09:00:09", "failed", "0", "0"]
     assert never.split()[:4] == ["new", "never", "-", "-"]
+
+
+def test_render_run_failed_before_its_record_shows_error_last_success_and_restart_to_apply(
+    write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    settings = load(
+        str(
+            write_config(
+                'output_dir = "{out}"\n[[sources]]\nname = "users"\nurl = "http://h/x"\n'
+                'schedule = "*/15 * * * *"\n[[sources]]\nname = "new"\nurl = "http://h/y"\n'
+            )
+        ),
+        {},
+    )
+    record = history.RunRecord(
+        source="users", started_at=datetime(2026, 11, 21, 6, 59, 57, tzinfo=UTC), records=42
+    )
+    record.finish()
+    record.finished_at = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
+    history.save(LocalStorage(str(tmp_path / "out")), record)
+    error = "cannot write /out/users: Read-only file system; the output is mounted read-only: remove :ro"
+    outcomes.save(
+        outcomes.Outcome("users", "failed", datetime(2026, 11, 21, 9, 30, 1, tzinfo=UTC), error=error)
+    )
+    cron = Installed({"users": "0 * * * *"})  # started with another schedule; "new" added since
+
+    table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=UTC), schedules=cron)
+
+    header, users, new = table.splitlines()
+    assert users.split()[:7] == ["users", "2026-11-21", "09:30:01", "failed", "0", "0", "3h00m"]
+    assert "  2026-11-21 11:00 UTC (restart to apply)  " in users
+    assert users.endswith("  " + status.cut(error)) and len(status.cut(error)) == status.ERROR_WIDTH
+    assert status.cut(error).startswith("cannot write /out/users") and status.cut(error).endswith(
+        "remove :ro"
+    )
+    assert new.split()[:5] == ["new", "never", "-", "-", "-"] and new.endswith(
+        "not in cron: restart to apply"
+    )
+    assert header.index("NEXT RUN") == users.index("2026-11-21 11:00") == new.index("not in cron")
+
+
+def test_cut_keeps_short_text_and_joins_lines() -> None:
+    assert status.cut("short\nerror") == "short error"
+    assert status.cut("x" * 50 + "y" * 50, width=11) == "xxxx...yyyy"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 from pathlib import Path
 
@@ -70,3 +71,15 @@ def test_local_path_inside_root_is_absolute(tmp_path: Path) -> None:
 def test_local_path_refuses_paths_outside_root(tmp_path: Path, relpath: str) -> None:
     with pytest.raises(OutputError, match="resolves outside output_dir"):
         local_path(str(tmp_path), relpath)
+
+
+def test_output_errors_carries_the_causes_hint() -> None:
+    with (
+        pytest.raises(
+            OutputError,
+            match=r"^cannot write /out/api: Read-only file system; "
+            r"the output is mounted read-only: remove :ro$",
+        ),
+        output_errors("/out/api"),
+    ):
+        raise OSError(errno.EROFS, "Read-only file system")

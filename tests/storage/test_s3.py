@@ -242,6 +242,7 @@ def test_cli_run_into_s3_with_standard_aws_variables(
         "FETCH_RECORDS": "data",
         "FETCH_OUTPUT_DIR": f"s3://{name}/env",
         "TMPDIR": str(tmp_path),
+        "FETCHER_STATUS_DIR": os.environ["FETCHER_STATUS_DIR"],  # kept outcomes are not scratch
     }
 
     result = subprocess.run(

@@ -1,0 +1,73 @@
+"""Installed schedules: what cron was given at start, so status and health never claim another.
+
+Cron reads the crontab that `fetcher prepare` renders at start; a schedule changed in the
+configuration afterwards takes effect at the next start ("restart to apply"). `prepare` records
+the schedule each source was installed with (or the one schedule of the image's default crontab,
+which runs every source), and `pending` compares it with the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from fetcher.config.model import Config, Source
+
+FILE = "schedules.json"
+RESTART = "restart to apply"
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Each source's schedule in cron, or `every_source`: the default crontab's, for all of them."""
+
+    schedules: dict[str, str] = field(default_factory=dict)
+    every_source: str | None = None
+
+    @classmethod
+    def of_config(cls, config: Config) -> Installed:
+        return cls({source.name: source.schedule for source in config.sources})
+
+    @classmethod
+    def of_crontab(cls, text: str) -> Installed:
+        """The default crontab's: the schedule (the first five fields) of its one job line."""
+        jobs = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        schedules = [" ".join(fields[:5]) for fields in jobs if "=" not in fields[0]]
+        return cls(every_source=schedules[0] if schedules else None)
+
+    def schedule_of(self, source: str) -> str | None:
+        """The schedule cron runs `source` at, or None when cron does not run it."""
+        return self.schedules.get(source, self.every_source)
+
+
+def save(installed: Installed, state_dir: str) -> None:
+    """Record what cron was given (world-readable: health and status run as root or not)."""
+    path = os.path.join(state_dir, FILE)
+    temp = f"{path}.tmp"
+    with open(temp, "w", encoding="utf-8") as file:
+        json.dump({"schedules": installed.schedules, "every_source": installed.every_source}, file)
+    os.chmod(temp, 0o644)
+    os.replace(temp, path)
+
+
+def load(state_dir: str) -> Installed | None:
+    """What cron was given at start, or None outside the container (nothing recorded)."""
+    try:
+        with open(os.path.join(state_dir, FILE), encoding="utf-8") as file:
+            document = json.load(file)
+        return Installed(dict(document["schedules"]), document["every_source"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def pending(installed: Installed | None, source: Source) -> str | None:
+    """Why cron does not run `source` as configured (ending in "restart to apply"), or None."""
+    if installed is None:
+        return None
+    running = installed.schedule_of(source.name)
+    if running == source.schedule:
+        return None
+    if running is None:
+        return f"cron does not run it yet: {RESTART}"
+    return f"cron runs it at {running!r}, the configuration says {source.schedule!r}: {RESTART}"
