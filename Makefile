@@ -57,13 +57,13 @@ shell: ## Open a shell in the running container.
 	docker exec -it $(CONTAINER) bash
 
 .PHONY: demo
-demo: build ## Offline demo: a bundled API and the fetcher, one run, the files and a preview.
+demo: build ## Offline demo: a bundled API and the fetcher, one run, then the landed columns and rows.
 	docker rm -f $(CONTAINER)-demo-api $(CONTAINER)-demo >/dev/null 2>&1 || true
 	docker run -d --name $(CONTAINER)-demo-api --network host $(IMAGE) python /app/demo/api.py --port 8900
 	docker run -d --name $(CONTAINER)-demo --network host -e FETCH_ON_START=never \
 		-v $(abspath $(OUTPUT)):/out -v $(CURDIR)/demo/fetcher.toml:/etc/fetcher/fetcher.toml:ro $(IMAGE)
 	docker exec $(CONTAINER)-demo run-job --tee
-	docker exec $(CONTAINER)-demo python /app/demo/preview.py /out/demo-orders
+	docker exec $(CONTAINER)-demo fetcher show demo-orders --limit 8
 	@echo; echo "The demo fetcher keeps running every minute: make logs CONTAINER=$(CONTAINER)-demo"
 	@echo "Stop it with: make demo-stop"
 
