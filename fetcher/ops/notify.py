@@ -150,10 +150,12 @@ class _Refused(Exception):
 
 def _send_all(config: Config, source: Source, compose: Callable[[Notifier], Message | None]) -> None:
     settings = config.notify_of(source)
+    urls = {name: getattr(settings, kind.url_key) for name, kind in NOTIFIERS.items()}
+    messages = {name: compose(NOTIFIERS[name](url, settings.events)) for name, url in urls.items() if url}
+    if not any(messages.values()):
+        return
     with requests.Session() as session:
-        for name, kind in NOTIFIERS.items():
-            url = getattr(settings, kind.url_key)
-            message = compose(kind(url, settings.events)) if url else None
+        for name, message in messages.items():
             if message is None:
                 continue
             try:

@@ -280,3 +280,17 @@ def _outcome(status: str) -> Outcome:
 )
 def test_event_of_tells_failure_recovery_and_success(status: str, previous: str | None, event: str) -> None:
     assert notify.event_of(_outcome(status), _outcome(previous) if previous else None) == event
+
+
+def test_global_notify_table_serves_a_source_without_its_own(
+    source_api: Api, receiver: ApiServer, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK", receiver.url(HOOK))
+    config = write_config(
+        f'output_dir = "{{out}}"\n[notify]\nwebhook_url_env = "HOOK"\n'
+        f'[[sources]]\nname = "api"\nurl = "{receiver.url("/items")}"\n'
+    )
+
+    assert cli.main(["run", "--config", str(config)]) == EXIT_FAILED
+
+    assert [exchange.json()["event"] for exchange in _sent(receiver, HOOK)] == ["failure"]
