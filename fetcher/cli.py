@@ -77,7 +77,13 @@ def configuration(path: str | None, environ: Mapping[str, str]) -> Config:
 
 
 def _register_secrets(config: Config) -> None:
-    """Redact every secret from now on, with Basic auth's encoded form and an API key's parameter."""
+    """Redact every secret from now on, with Basic auth's encoded form and an API key's parameter.
+
+    A notification URL is redacted whole and by its path and query too, the token that errors
+    such as requests' "Max retries exceeded with url: /hook/..." show without the host.
+    """
+    from urllib.parse import urlsplit
+
     from fetcher import redact
     from fetcher.http.auth import ApiKey, Basic
 
@@ -85,10 +91,17 @@ def _register_secrets(config: Config) -> None:
         redact.register_secret(auth.secret, username=auth.username if isinstance(auth, Basic) else None)
         if isinstance(auth, ApiKey) and auth.query:
             redact.register_param(auth.query)
+    for notify in (config.notify, *(source.notify for source in config.sources if source.notify)):
+        for url in filter(None, (getattr(notify, key) for key in notify.URL_KEYS)):
+            redact.register_secret(url)
+            parts = urlsplit(url)
+            token = parts.path + (f"?{parts.query}" if parts.query else "")
+            if token.strip("/"):
+                redact.register_secret(token)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fetcher.ops import outcomes
+    from fetcher.ops import outcomes, signals
     from fetcher.run import history, runner
 
     settings = configuration(args.config, os.environ)
@@ -104,6 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     codes = []
     for source in sources:
         previous = outcomes.load(source.name)
+        signals.before_run(settings, source)
         try:
             record = runner.run(settings, source)
         except Locked as exc:
@@ -117,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             codes.append(EXIT_OK if record.status == history.SUCCEEDED else EXIT_FAILED)
             outcome = outcomes.Outcome.of_record(record, previous)
-        outcomes.after_run(settings, source, outcome, previous)
+        signals.after_run(settings, source, outcome, previous)
     for code in (EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED):
         if code in codes:
             return code

@@ -38,9 +38,10 @@ def _clean_process_state(
 
 @pytest.fixture(autouse=True)
 def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits are recorded, never slept: the policy's sleep seam is patched here."""
+    """Retry waits are recorded, never slept: the sleep seams of both retry policies are patched here."""
     slept: list[float] = []
     monkeypatch.setattr("fetcher.http.retry._sleep", slept.append)
+    monkeypatch.setattr("fetcher.ops.notify._sleep", slept.append)
     return slept
 
 

@@ -15,7 +15,7 @@ import msgspec
 
 from fetcher.config import environment
 from fetcher.config.convert import convert, show
-from fetcher.config.model import DEFAULT_OUTPUT_DIR, Config, Source
+from fetcher.config.model import DEFAULT_OUTPUT_DIR, Config, Metrics, Notify, Source
 from fetcher.errors import ConfigError
 from fetcher.storage import is_remote
 
@@ -29,6 +29,8 @@ class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     output_dir: str = DEFAULT_OUTPUT_DIR
     s3_endpoint_url: str | None = None
     sources: tuple[Source, ...]
+    notify: Notify = Notify()
+    metrics: Metrics = Metrics()
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -75,6 +77,7 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
     tables = document.get("sources")
     if not isinstance(tables, list) or not tables:
         raise ConfigError("sources", "define at least one [[sources]] table")
+    _refuse_inline_urls(document.get("notify"), "notify")
     sources = []
     for index, table in enumerate(tables):
         _refuse_inline_secrets(table, f"sources[{index}]")
@@ -85,7 +88,7 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
         endpoint = file.s3_endpoint_url or environment.s3_endpoint_url(env)
     elif file.s3_endpoint_url is not None:
         raise ConfigError("s3_endpoint_url", "applies only when output_dir is s3://bucket/prefix")
-    config = Config(file.output_dir, file.sources, origin, endpoint)
+    config = Config(file.output_dir, file.sources, origin, endpoint, notify=file.notify, metrics=file.metrics)
     config.check()
     return config
 
@@ -119,6 +122,17 @@ def _refuse_inline_secrets(table: Any, where: str) -> None:
             "inline secrets are not allowed (value redacted); "
             "name an environment variable or a file instead (token_env/token_file, "
             "password_env/password_file)",
+        )
+    _refuse_inline_urls(table.get("notify") if isinstance(table, dict) else None, f"{where}.notify")
+
+
+def _refuse_inline_urls(notify: Any, where: str) -> None:
+    """Refuse a notification URL written in the file: it carries its receiver's secret."""
+    for key in sorted(set(Notify.URL_KEYS) & set(notify if isinstance(notify, dict) else ())):
+        raise ConfigError(
+            f"{where}.{key}",
+            "inline URLs are not allowed: they are secrets (value redacted); "
+            f"name an environment variable or a file instead ({key}_env/{key}_file)",
         )
 
 

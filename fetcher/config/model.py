@@ -9,7 +9,7 @@ pagination and auth kinds check their own settings (fetcher.pagination.kinds, fe
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -27,6 +27,7 @@ from fetcher.storage import check_output_dir
 DEFAULT_OUTPUT_DIR = "/out"
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METHODS = ("GET", "POST")
+NOTIFY_EVENTS = ("failure", "recovery", "success")
 
 
 class Retry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -55,6 +56,90 @@ class Incremental(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 raise ConfigError(f"{where}.{key}", "must not be empty")
 
 
+class Notify(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """`[notify]` and `[sources.notify]`: where a run's notifications go, and on which events.
+
+    Each receiver's URL is a secret: the configuration names the variable (`*_url_env`) or the
+    file (`*_url_file`) that holds it, and fetcher.config.secrets reads it into the `*_url` field
+    (never a key; `repr` hides it). A source's table is laid over the global one (`over`).
+    Unset `on` and `timeout_s` mean the global value, else the defaults.
+    """
+
+    webhook_url_env: str | None = None
+    webhook_url_file: str | None = None
+    slack_webhook_url_env: str | None = None
+    slack_webhook_url_file: str | None = None
+    healthchecks_url_env: str | None = None
+    healthchecks_url_file: str | None = None
+    on: tuple[str, ...] | None = None
+    timeout_s: float | None = None
+    webhook_url: str = ""
+    slack_webhook_url: str = ""
+    healthchecks_url: str = ""
+
+    URL_KEYS: ClassVar[tuple[str, ...]] = ("webhook_url", "slack_webhook_url", "healthchecks_url")
+    resolved_fields: ClassVar[tuple[str, ...]] = URL_KEYS
+    DEFAULT_ON: ClassVar[tuple[str, ...]] = ("failure", "recovery")
+    DEFAULT_TIMEOUT_S: ClassVar[float] = 5.0
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """The events that notify the webhook and Slack: `on`, else failure and recovery."""
+        return self.DEFAULT_ON if self.on is None else self.on
+
+    @property
+    def timeout(self) -> float:
+        return self.DEFAULT_TIMEOUT_S if self.timeout_s is None else self.timeout_s
+
+    def variable(self, key: str) -> str | None:
+        """The environment variable that holds the URL `key` (`webhook_url`), if it is read from one."""
+        return getattr(self, f"{key}_env")
+
+    def file(self, key: str) -> str | None:
+        """The file that holds the URL `key`, if it is read from one."""
+        return getattr(self, f"{key}_file")
+
+    def check(self, where: str) -> None:
+        """Raise ConfigError naming the key under `where` unless the settings make sense."""
+        for key in self.URL_KEYS:
+            if self.variable(key) is not None and self.file(key) is not None:
+                raise ConfigError(f"{where}.{key}_env", f"set {key}_env or {key}_file, not both")
+        for event in self.on or ():
+            _check_choice(event, NOTIFY_EVENTS, f"{where}.on")
+        if self.on is not None and len(set(self.on)) != len(self.on):
+            raise ConfigError(f"{where}.on", f"{show(list(self.on))} names an event twice")
+        if self.timeout_s is not None:
+            _check_positive(self.timeout_s, f"{where}.timeout_s")
+
+    def over(self, base: Notify) -> Notify:
+        """This table laid over `base`: each receiver it names replaces base's; `on`, `timeout_s` if set."""
+        changes: dict[str, Any] = {}
+        for key in self.URL_KEYS:
+            if self.variable(key) is None and self.file(key) is None:
+                for name in (f"{key}_env", f"{key}_file", key):
+                    changes[name] = getattr(base, name)
+        for name in ("on", "timeout_s"):
+            if getattr(self, name) is None:
+                changes[name] = getattr(base, name)
+        return msgspec.structs.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name not in self.URL_KEYS
+        )
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class Metrics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """`[metrics]`: the node_exporter textfile-collector directory each run writes its metrics to."""
+
+    textfile_dir: str | None = None
+
+    def check(self, where: str) -> None:
+        if self.textfile_dir is not None and (not self.textfile_dir or "://" in self.textfile_dir):
+            raise ConfigError(f"{where}.textfile_dir", f"{show(self.textfile_dir)} is not a local directory")
+
+
 class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`[[sources]]`: one API endpoint and how to fetch, page through and write it."""
 
@@ -75,6 +160,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pagination: Paginator = NoPagination()
     auth: Auth | None = None
     incremental: Incremental | None = None
+    notify: Notify | None = None
     flatten_separator: str = DEFAULT_SEPARATOR
     column_names: Literal["as_is", "snake_case"] = "as_is"
     infer_types: bool = True
@@ -140,19 +226,24 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             self.auth.check(f"{where}.auth")
         if self.incremental is not None:
             self.incremental.check(f"{where}.incremental")
+        if self.notify is not None:
+            self.notify.check(f"{where}.notify")
 
 
 class Config(msgspec.Struct, frozen=True):
     """The whole configuration: where output goes, the sources, and where it came from.
 
     `s3_endpoint_url` is for S3-compatible stores: the `s3_endpoint_url` key, else the standard
-    AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself.
+    AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself. `notify` is the
+    global `[notify]` table (`notify_of` lays a source's own over it) and `metrics` the `[metrics]` one.
     """
 
     output_dir: str
     sources: tuple[Source, ...]
     origin: str
     s3_endpoint_url: str | None = None
+    notify: Notify = Notify()
+    metrics: Metrics = Metrics()
 
     def check(self) -> None:
         """Raise ConfigError naming the key unless every setting makes sense."""
@@ -163,12 +254,18 @@ class Config(msgspec.Struct, frozen=True):
             raise ConfigError("output_dir", f"{shown}{exc}") from None
         if self.s3_endpoint_url:
             _check_url(self.s3_endpoint_url, "s3_endpoint_url")
+        self.notify.check("notify")
+        self.metrics.check("metrics")
         for index, source in enumerate(self.sources):
             source.check(f"sources[{index}]")
         names = [source.name for source in self.sources]
         for name in names:
             if names.count(name) > 1:
                 raise ConfigError("sources", f"the name {show(name)} is used twice; names are unique")
+
+    def notify_of(self, source: Source) -> Notify:
+        """Where `source`'s notifications go: its own `[sources.notify]` laid over `[notify]`."""
+        return self.notify if source.notify is None else source.notify.over(self.notify)
 
     def select(self, name: str | None, key: str = "--source") -> tuple[Source, ...]:
         """All sources, or the one called `name` (`key` names the option that asked for it)."""

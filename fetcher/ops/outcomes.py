@@ -1,31 +1,24 @@
-"""Outcomes: how each source's latest run ended, kept on this host, and the signals sent after a run.
+"""Outcomes: how each source's latest run ended, kept on this host for health, status and signals.
 
 A run writes its run record into `output_dir`; a run that fails before it can (a read-only or
 full output directory, an unreachable bucket) has nowhere there to say so. So after every run the
 command line also keeps its `Outcome` in a small local file per source, in the status directory
 (`FETCHER_STATUS_DIR`; in the container `/run/fetcher/status`), which health and status read
-beside the run records, and then sends the run's signals (`SIGNALS`: notifications, metrics, the
-report). A signal that fails is logged and never fails the run, nor delays the next one.
+beside the run records; fetcher.ops.signals then sends the run's signals with it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fetcher.config.model import Config, Source
 from fetcher.errors import FetcherError
-from fetcher.logs import quote as quote_value
 from fetcher.run.history import SUCCEEDED, RunRecord
-
-logger = logging.getLogger(__name__)
 
 FAILED = "failed"
 
@@ -101,28 +94,6 @@ class Outcome:
             if values.get(key) is not None:
                 values[key] = datetime.fromisoformat(values[key])
         return cls(**values)
-
-
-# A signal sees the run's outcome and the source's previous one (None before its first run).
-Signal = Callable[[Config, Source, Outcome, "Outcome | None"], None]
-SIGNALS: list[tuple[str, Signal]] = []
-
-
-def after_run(config: Config, source: Source, outcome: Outcome, previous: Outcome | None) -> None:
-    """Keep `outcome` as the source's latest, then send every signal; none of it fails the run."""
-    try:
-        save(outcome)
-    except OSError as exc:
-        logger.warning(
-            "event=status_not_saved source=%s error=%s", source.name, quote_value(f"{exc.strerror}: {exc}")
-        )
-    for name, signal in SIGNALS:
-        try:
-            signal(config, source, outcome, previous)
-        except Exception as exc:  # a signal must never fail the run; the log line says what broke
-            logger.warning(
-                "event=signal_failed signal=%s source=%s error=%s", name, source.name, quote_value(str(exc))
-            )
 
 
 def status_dir(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:

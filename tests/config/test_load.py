@@ -235,7 +235,7 @@ class TestErrors:
             pytest.param(
                 'output = "/x"\n' + SOURCE,
                 "output",
-                "allowed: output_dir, s3_endpoint_url, sources",
+                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics",
                 id="unknown-top-key",
             ),
             pytest.param(
@@ -355,6 +355,24 @@ class TestErrors:
         assert error.key == f"sources[0].auth.{key}"
         assert "inline secrets are not allowed (value redacted)" in str(error)
         assert "hunter2-inline" not in str(error)
+
+    @pytest.mark.parametrize(
+        ("table", "where"),
+        [
+            pytest.param("[notify]", "notify", id="global"),
+            pytest.param("[sources.notify]", "sources[0].notify", id="per-source"),
+        ],
+    )
+    @pytest.mark.parametrize("key", ["webhook_url", "slack_webhook_url", "healthchecks_url"])
+    def test_load_inline_notify_url_is_refused_and_its_value_redacted(
+        self, write_config: Callable[[str], Path], table: str, where: str, key: str
+    ) -> None:
+        error = _error(write_config(SOURCE + f'{table}\n{key} = "https://hooks.example/T0K3N-inline"\n'))
+
+        assert error.key == f"{where}.{key}"
+        assert "inline URLs are not allowed" in str(error)
+        assert f"{key}_env/{key}_file" in str(error)
+        assert "T0K3N-inline" not in str(error)
 
     def test_load_invalid_toml_names_file_and_line(self, write_config: Callable[[str], Path]) -> None:
         path = write_config("[[sources]\nname = 1\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fetcher.config.load import load
-from fetcher.config.model import Config, Source
+from fetcher.config.model import Config, Metrics, Notify, Source
 from fetcher.errors import EXIT_CONFIG, ConfigError
 from fetcher.http.auth import Bearer
 from fetcher.records.rules import ColumnRules
@@ -234,3 +234,104 @@ class TestColumnSettings:
 
         assert error.key == key
         assert words in error.problem
+
+
+class TestNotify:
+    """`[notify]` and `[sources.notify]`: receivers named by variable or file, and the events."""
+
+    def test_notify_defaults_to_no_receiver_failure_and_recovery(
+        self, write_config: Callable[[str], Path]
+    ) -> None:
+        config = load(str(write_config(SOURCE)), {})
+
+        assert config.notify == Notify() and config.sources[0].notify is None
+        notify = config.notify_of(config.sources[0])
+        assert (notify.events, notify.timeout) == (("failure", "recovery"), 5.0)
+        assert [notify.variable(key) or notify.file(key) for key in Notify.URL_KEYS] == [None, None, None]
+        assert config.metrics == Metrics(textfile_dir=None)
+
+    def test_source_table_is_laid_over_the_global_one_receiver_by_receiver(
+        self, write_config: Callable[[str], Path]
+    ) -> None:
+        config = load(
+            str(
+                write_config(
+                    '[notify]\nwebhook_url_env = "HOOK"\nslack_webhook_url_env = "SLACK"\non = ["failure"]\n'
+                    + SOURCE
+                    + '[sources.notify]\nwebhook_url_file = "/run/secrets/hook"\n'
+                    + 'healthchecks_url_env = "HC"\n'
+                    + '[[sources]]\nname = "b"\nurl = "http://h/y"\n[sources.notify]\non = ["success"]\n'
+                    + "timeout_s = 2\n"
+                )
+            ),
+            {},
+        )
+
+        own, other = (config.notify_of(source) for source in config.sources)
+        assert (own.webhook_url_env, own.webhook_url_file) == (None, "/run/secrets/hook")
+        assert (own.slack_webhook_url_env, own.healthchecks_url_env) == ("SLACK", "HC")
+        assert (own.events, own.timeout) == (("failure",), 5.0)
+        assert (other.webhook_url_env, other.slack_webhook_url_env, other.healthchecks_url_env) == (
+            "HOOK",
+            "SLACK",
+            None,
+        )
+        assert (other.events, other.timeout) == (("success",), 2.0)
+
+    @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            pytest.param(
+                '[notify]\nwebhook_url_env = "A"\nwebhook_url_file = "/a"\n',
+                "notify.webhook_url_env",
+                "set webhook_url_env or webhook_url_file, not both",
+                id="both-env-and-file",
+            ),
+            pytest.param(
+                '[notify]\non = ["failed"]\n', "notify.on", '"failed" is not one of: failure', id="bad-event"
+            ),
+            pytest.param(
+                '[notify]\non = ["failure", "failure"]\n', "notify.on", "names an event twice", id="twice"
+            ),
+            pytest.param(
+                SOURCE + "[sources.notify]\ntimeout_s = 0\n", "sources[0].notify.timeout_s", "greater than 0"
+            ),
+            pytest.param(
+                '[notify]\nwebhook = "x"\n',
+                "notify.webhook",
+                "allowed: webhook_url_env, webhook_url_file",
+                id="unknown",
+            ),
+            pytest.param(
+                '[metrics]\ntextfile_dir = ""\n', "metrics.textfile_dir", "is not a local directory"
+            ),
+            pytest.param(
+                '[metrics]\ntextfile_dir = "s3://b/p"\n',
+                "metrics.textfile_dir",
+                "is not a local directory",
+                id="s3",
+            ),
+        ],
+    )
+    def test_bad_notify_or_metrics_setting_names_key(
+        self, write_config: Callable[[str], Path], text: str, key: str, words: str
+    ) -> None:
+        error = _error(write_config(text if "[[sources]]" in text else text + SOURCE))
+
+        assert error.key == key
+        assert words in str(error)
+
+    def test_unknown_notify_key_hides_the_resolved_url_fields(
+        self, write_config: Callable[[str], Path]
+    ) -> None:
+        error = _error(write_config('[notify]\nwebhook = "x"\n' + SOURCE))
+
+        allowed = str(error).split("allowed: ")[1].split(", ")
+        assert {"webhook_url_env", "healthchecks_url_file", "on", "timeout_s"} <= set(allowed)
+        assert set(Notify.URL_KEYS).isdisjoint(allowed)
+
+    def test_notify_repr_hides_the_urls(self) -> None:
+        notify = Notify(webhook_url_env="HOOK", webhook_url="https://hooks.example/T0K3N")
+
+        assert "T0K3N" not in repr(notify)
+        assert "webhook_url_env='HOOK'" in repr(notify)

@@ -129,3 +129,67 @@ def test_resolve_bad_environment_names_variable(env: dict[str, str], key: str, w
     error = _error(None, {"FETCH_URL": "http://h/x", **env})
 
     assert error.key == key and words in str(error)
+
+
+class TestNotifyUrls:
+    """Each notification URL is read from its variable or file, and must be http(s)."""
+
+    def test_resolve_reads_global_and_source_urls(
+        self, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        (tmp_path / "hc").write_text("https://hc-ping.com/0f1e-uuid\n")
+        path = write_config(
+            '[notify]\nwebhook_url_env = "HOOK"\n'
+            + SOURCE
+            + f'[sources.notify]\nhealthchecks_url_file = "{tmp_path / "hc"}"\n'
+        )
+
+        resolved = _resolve(path, {"HOOK": "http://127.0.0.1:9/hook/T0K3N"})
+
+        assert resolved.notify.webhook_url == "http://127.0.0.1:9/hook/T0K3N"
+        notify = resolved.notify_of(resolved.sources[0])
+        assert (notify.webhook_url, notify.healthchecks_url, notify.slack_webhook_url) == (
+            "http://127.0.0.1:9/hook/T0K3N",
+            "https://hc-ping.com/0f1e-uuid",
+            "",
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "env", "key", "words"),
+        [
+            pytest.param(
+                '[notify]\nslack_webhook_url_env = "SLACK"\n',
+                {},
+                "notify.slack_webhook_url_env",
+                "environment variable SLACK is not set",
+                id="unset",
+            ),
+            pytest.param(
+                '[notify]\nwebhook_url_file = "/nonexistent/hook"\n',
+                {},
+                "notify.webhook_url_file",
+                "cannot read /nonexistent/hook",
+                id="missing-file",
+            ),
+            pytest.param(
+                '[notify]\nwebhook_url_env = "HOOK"\n',
+                {"HOOK": "hooks.example/T0K3N"},
+                "notify.webhook_url_env",
+                "is not an http:// or https:// URL (value redacted)",
+                id="not-a-url",
+            ),
+        ],
+    )
+    def test_resolve_bad_url_names_key_never_the_value(
+        self, write_config: Callable[[str], Path], text: str, env: dict[str, str], key: str, words: str
+    ) -> None:
+        error = _error(write_config(text + SOURCE), env)
+
+        assert error.key == key
+        assert words in str(error)
+        assert "T0K3N" not in str(error)
+
+    def test_resolve_source_url_names_the_source_key(self, write_config: Callable[[str], Path]) -> None:
+        error = _error(write_config(SOURCE + '[sources.notify]\nhealthchecks_url_env = "HC"\n'))
+
+        assert error.key == "sources[0].notify.healthchecks_url_env"
