@@ -15,7 +15,7 @@ import msgspec
 
 from fetcher.config import environment
 from fetcher.config.convert import convert, show
-from fetcher.config.model import DEFAULT_OUTPUT_DIR, Config, Source
+from fetcher.config.model import DEFAULT_OUTPUT_DIR, DEFAULT_REPORT_RUNS, Config, Source
 from fetcher.errors import ConfigError
 from fetcher.storage import is_remote
 
@@ -29,6 +29,7 @@ class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     output_dir: str = DEFAULT_OUTPUT_DIR
     s3_endpoint_url: str | None = None
     sources: tuple[Source, ...]
+    report_runs: int = DEFAULT_REPORT_RUNS
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -85,7 +86,7 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
         endpoint = file.s3_endpoint_url or environment.s3_endpoint_url(env)
     elif file.s3_endpoint_url is not None:
         raise ConfigError("s3_endpoint_url", "applies only when output_dir is s3://bucket/prefix")
-    config = Config(file.output_dir, file.sources, origin, endpoint)
+    config = Config(file.output_dir, file.sources, origin, endpoint, file.report_runs)
     config.check()
     return config
 

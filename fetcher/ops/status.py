@@ -1,4 +1,7 @@
-"""`fetcher status`: each source's last run and next scheduled time, as a table."""
+"""`fetcher status`: each source's last run and next scheduled time, as a table.
+
+Below it, one line per data guard that tripped in a source's last run, warned or failed.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,12 @@ def render(config: Config, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
     rows = [_HEADER]
+    notes = []
     for source in config.sources:
         last = history.latest(storage, source.name)
+        for check in last.guards if last else ():
+            if check.tripped:
+                notes.append(f"{source.name}: guard {check.guard} ({check.action}): {check.message}")
         upcoming = schedule.next_after(source.schedule, now)
         rows.append(
             (
@@ -31,6 +38,7 @@ def render(config: Config, now: datetime | None = None) -> str:
             )
         )
     widths = [max(len(row[index]) for row in rows) for index in range(len(_HEADER))]
-    return "\n".join(
+    lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    ]
+    return "\n".join(lines + (["", *notes] if notes else []))

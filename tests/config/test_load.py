@@ -235,7 +235,7 @@ class TestErrors:
             pytest.param(
                 'output = "/x"\n' + SOURCE,
                 "output",
-                "allowed: output_dir, s3_endpoint_url, sources",
+                "allowed: output_dir, s3_endpoint_url, sources, report_runs",
                 id="unknown-top-key",
             ),
             pytest.param(
