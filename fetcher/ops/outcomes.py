@@ -23,6 +23,7 @@ from urllib.parse import quote
 from fetcher.config.model import Config, Source
 from fetcher.errors import FetcherError
 from fetcher.logs import quote as quote_value
+from fetcher.ops import report
 from fetcher.run.history import SUCCEEDED, RunRecord
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Outcome:
 
 # A signal sees the run's outcome and the source's previous one (None before its first run).
 Signal = Callable[[Config, Source, Outcome, "Outcome | None"], None]
-SIGNALS: list[tuple[str, Signal]] = []
+SIGNALS: list[tuple[str, Signal]] = [("report", report.rebuild)]
 
 
 def after_run(config: Config, source: Source, outcome: Outcome, previous: Outcome | None) -> None:
