@@ -18,12 +18,14 @@ from string import Template
 
 from fetcher.config.model import Config, Source
 from fetcher.ops import charts
-from fetcher.run import history
+from fetcher.run import history, lock
 from fetcher.run.history import FAILED, RunRecord
-from fetcher.storage import layout, open_storage
+from fetcher.storage import layout, open_storage, open_workspace
 from fetcher.storage.base import Storage
 
 logger = logging.getLogger(__name__)
+
+_DIRECTORY = layout.source_of(layout.report_file())  # `_report`: its lock, its temporary files
 
 _PAGE = Template("""<!doctype html>
 <html lang="en">
@@ -131,7 +133,16 @@ def render(sources: list[SourceRuns], *, output_dir: str, runs: int, generated: 
 def write(config: Config, runs: int | None = None) -> str:
     """Build the report of every source of `config` and publish it; return where it is."""
     count = runs or config.report_runs
-    with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
+    storage = open_storage(config.output_dir, config.s3_endpoint_url)
+    workspace = open_workspace(config.output_dir)
+    # One writer at a time (runs of several sources may end together); it first removes what a
+    # writer killed mid-way left, then reads every run record saved so far.
+    with (
+        closing(storage),
+        closing(workspace),
+        lock.hold(workspace.lock_path(_DIRECTORY), _DIRECTORY, wait=True),
+    ):
+        storage.remove_temps(_DIRECTORY)
         sources = [gather(storage, source, count) for source in config.sources]
         page = render(sources, output_dir=config.output_dir, runs=count, generated=datetime.now(UTC))
         relpath = layout.report_file()

@@ -149,16 +149,18 @@ class TestGather:
 
 
 class TestWrite:
-    def test_it_publishes_one_page_under_the_output_and_leaves_no_temporary_file(
+    def test_it_publishes_one_page_and_removes_what_a_killed_writer_left(
         self, write_config: Callable[[str], Path], tmp_path: Path
     ) -> None:
         out = tmp_path / "out"
         runs = _save_runs(out, "orders", 4)
+        (out / "_report").mkdir()
+        (out / "_report" / ".index.html.dead.tmp").write_text("a writer killed mid-way left this")
 
         where = report.write(_config(write_config, "report_runs = 3\n"))
 
         assert where == str(out / "_report" / "index.html")
-        assert [path.name for path in (out / "_report").iterdir()] == ["index.html"]
+        assert sorted(path.name for path in (out / "_report").iterdir()) == [".lock", "index.html"]
         marks = _Marks()
         marks.feed(Path(where).read_text())
         assert _bars(marks, "orders") == [(run.run_id, run.records, run.status) for run in runs[1:]]
