@@ -1,4 +1,4 @@
-"""The command line: `python -m fetcher [run|validate|status]`, exit codes, and signals.
+"""The command line: `python -m fetcher [run|validate|status|report|show|health]`, exit codes, signals.
 
 Exit codes: 0 ok (including "nothing new"), 1 a fetch failed, 2 the configuration is invalid,
 75 skipped because the source is locked by a run in progress, 143 stopped by SIGTERM.
@@ -177,6 +177,14 @@ def _status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from fetcher.ops import report
+
+    settings = configuration(args.config, os.environ)
+    print(report.write(settings, args.runs))
+    return EXIT_OK
+
+
 def _show(args: argparse.Namespace) -> int:
     from fetcher import reader
 
@@ -221,6 +229,13 @@ def _prepare(args: argparse.Namespace) -> int:
     logger.info("event=prepared uid=%d gid=%d from=%s", user.uid, user.gid, logs.quote(user.reason))
     print(container.on_start(settings, startup))  # for the entrypoint: missed, always or never
     return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
 
 
 def _now() -> datetime:
@@ -276,6 +291,14 @@ def _parser() -> argparse.ArgumentParser:
         "status", parents=[common], help="show each source's last run, its error, last success and next run"
     )
     status.set_defaults(handler=_status)
+
+    report = commands.add_parser(
+        "report", parents=[common], help="write the run report: one HTML page of every source's last runs"
+    )
+    report.add_argument(
+        "--runs", type=_positive, metavar="N", help="runs charted per source (default: report_runs, else 30)"
+    )
+    report.set_defaults(handler=_report)
 
     show = commands.add_parser(
         "show", parents=[common], help="print a source's landed columns, their types, and its first rows"

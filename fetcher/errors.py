@@ -62,6 +62,17 @@ class OutputError(FetcherError):
     """Files could not be written under `output_dir` (disk full, permission denied, unsafe path)."""
 
 
+class GuardError(FetcherError):
+    """A data guard with action `fail` tripped: the run publishes nothing and does not advance state.
+
+    `guards` names each guard that tripped; the message says by how much.
+    """
+
+    def __init__(self, guards: list[str], message: str) -> None:
+        super().__init__(message)
+        self.guards = guards
+
+
 class DeadlineExceeded(FetcherError):
     """The run took longer than `run_timeout_s`."""
 

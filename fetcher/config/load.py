@@ -15,7 +15,7 @@ import msgspec
 
 from fetcher.config import environment
 from fetcher.config.convert import convert, show
-from fetcher.config.model import DEFAULT_OUTPUT_DIR, Config, Metrics, Notify, Source
+from fetcher.config.model import DEFAULT_OUTPUT_DIR, DEFAULT_REPORT_RUNS, Config, Metrics, Notify, Source
 from fetcher.errors import ConfigError
 from fetcher.storage import is_remote
 
@@ -31,6 +31,7 @@ class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     sources: tuple[Source, ...]
     notify: Notify = Notify()
     metrics: Metrics = Metrics()
+    report_runs: int = DEFAULT_REPORT_RUNS
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -88,7 +89,15 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
         endpoint = file.s3_endpoint_url or environment.s3_endpoint_url(env)
     elif file.s3_endpoint_url is not None:
         raise ConfigError("s3_endpoint_url", "applies only when output_dir is s3://bucket/prefix")
-    config = Config(file.output_dir, file.sources, origin, endpoint, notify=file.notify, metrics=file.metrics)
+    config = Config(
+        file.output_dir,
+        file.sources,
+        origin,
+        endpoint,
+        report_runs=file.report_runs,
+        notify=file.notify,
+        metrics=file.metrics,
+    )
     config.check()
     return config
 

@@ -25,6 +25,7 @@ from fetcher.records.rules import DEFAULT_SEPARATOR, ColumnRules
 from fetcher.storage import check_output_dir
 
 DEFAULT_OUTPUT_DIR = "/out"
+DEFAULT_REPORT_RUNS = 30
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METHODS = ("GET", "POST")
 NOTIFY_EVENTS = ("failure", "recovery", "success")
@@ -140,6 +141,49 @@ class Metrics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
             raise ConfigError(f"{where}.textfile_dir", f"{show(self.textfile_dir)} is not a local directory")
 
 
+Action = Literal["warn", "fail"]
+GUARD_NAMES = ("min_records", "max_drop_pct", "stale_cursor_runs")
+
+
+class GuardActions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[sources.guards.actions]`: a guard's own action, where it differs from the guards' `action`."""
+
+    min_records: Action | None = None
+    max_drop_pct: Action | None = None
+    stale_cursor_runs: Action | None = None
+
+
+class Guards(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """`[sources.guards]`: checks of a run's data, made after the fetch and before anything is published.
+
+    Each guard is off until its threshold is set. A tripped guard with action `fail` fails the run
+    (nothing published, state not advanced); with `warn` it is logged and kept in the run record.
+    """
+
+    min_records: int | None = None
+    max_drop_pct: float | None = None
+    history_runs: int = 7
+    stale_cursor_runs: int | None = None
+    action: Action = "fail"
+    actions: GuardActions = GuardActions()
+
+    def action_of(self, guard: str) -> Action:
+        """What tripping `guard` (one of GUARD_NAMES) does: its own action, else the guards' `action`."""
+        action: Action | None = getattr(self.actions, guard)
+        return action or self.action
+
+    def check(self, where: str) -> None:
+        if self.min_records is not None:
+            _check_positive(self.min_records, f"{where}.min_records")
+        if self.max_drop_pct is not None and not 0 < self.max_drop_pct < 100:
+            raise ConfigError(
+                f"{where}.max_drop_pct", f"{self.max_drop_pct} must be greater than 0 and less than 100"
+            )
+        _check_positive(self.history_runs, f"{where}.history_runs")
+        if self.stale_cursor_runs is not None:
+            _check_positive(self.stale_cursor_runs, f"{where}.stale_cursor_runs")
+
+
 class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """`[[sources]]`: one API endpoint and how to fetch, page through and write it."""
 
@@ -161,6 +205,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     auth: Auth | None = None
     incremental: Incremental | None = None
     notify: Notify | None = None
+    guards: Guards = Guards()
     flatten_separator: str = DEFAULT_SEPARATOR
     column_names: Literal["as_is", "snake_case"] = "as_is"
     infer_types: bool = True
@@ -228,6 +273,12 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             self.incremental.check(f"{where}.incremental")
         if self.notify is not None:
             self.notify.check(f"{where}.notify")
+        self.guards.check(f"{where}.guards")
+        if self.guards.stale_cursor_runs is not None and self.incremental is None:
+            raise ConfigError(
+                f"{where}.guards.stale_cursor_runs",
+                "watches the incremental cursor: add [sources.incremental]",
+            )
 
 
 class Config(msgspec.Struct, frozen=True):
@@ -236,6 +287,7 @@ class Config(msgspec.Struct, frozen=True):
     `s3_endpoint_url` is for S3-compatible stores: the `s3_endpoint_url` key, else the standard
     AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself. `notify` is the
     global `[notify]` table (`notify_of` lays a source's own over it) and `metrics` the `[metrics]` one.
+    `report_runs` is how many of each source's latest runs the report charts.
     """
 
     output_dir: str
@@ -244,6 +296,7 @@ class Config(msgspec.Struct, frozen=True):
     s3_endpoint_url: str | None = None
     notify: Notify = Notify()
     metrics: Metrics = Metrics()
+    report_runs: int = DEFAULT_REPORT_RUNS
 
     def check(self) -> None:
         """Raise ConfigError naming the key unless every setting makes sense."""
@@ -256,6 +309,7 @@ class Config(msgspec.Struct, frozen=True):
             _check_url(self.s3_endpoint_url, "s3_endpoint_url")
         self.notify.check("notify")
         self.metrics.check("metrics")
+        _check_positive(self.report_runs, "report_runs")
         for index, source in enumerate(self.sources):
             source.check(f"sources[{index}]")
         names = [source.name for source in self.sources]

@@ -28,7 +28,9 @@ class Outcome:
     """How one run of a source ended, as every signal reports it.
 
     `run_id` is None for a run that failed before it could start its run record; `error` is the
-    one-line, redacted reason a run failed; `last_success_at` is when the source last succeeded.
+    one-line, redacted reason a run failed (a failing data guard names itself there); `warnings`
+    are the messages of the guards that tripped with action `warn`; `last_success_at` is when the
+    source last succeeded.
     """
 
     source: str
@@ -44,6 +46,7 @@ class Outcome:
     error: str | None = None
     cursor: Any = None
     last_success_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -67,6 +70,7 @@ class Outcome:
             error=record.error.message if record.error else None,
             cursor=record.cursor,
             last_success_at=finished if record.status == SUCCEEDED else _last_success(previous),
+            warnings=tuple(record.warnings),
         )
 
     @classmethod
@@ -93,6 +97,7 @@ class Outcome:
         for key in ("finished_at", "started_at", "last_success_at"):
             if values.get(key) is not None:
                 values[key] = datetime.fromisoformat(values[key])
+        values["warnings"] = tuple(values.get("warnings", ()))
         return cls(**values)
 
 

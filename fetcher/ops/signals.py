@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from fetcher.config.model import Config, Source
 from fetcher.logs import quote
-from fetcher.ops import metrics, notify, outcomes
+from fetcher.ops import metrics, notify, outcomes, report
 from fetcher.ops.outcomes import Outcome
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,11 @@ Signal = Callable[[Config, Source, Outcome, "Outcome | None"], None]
 
 STARTS: list[tuple[str, Start]] = [("notify", notify.start)]
 # Metrics first: a local file, written at once; notifications wait on their receivers.
-SIGNALS: list[tuple[str, Signal]] = [("metrics", metrics.write), ("notify", notify.finish)]
+SIGNALS: list[tuple[str, Signal]] = [
+    ("metrics", metrics.write),
+    ("notify", notify.finish),
+    ("report", report.rebuild),
+]
 
 
 def before_run(config: Config, source: Source) -> None:

@@ -4,6 +4,8 @@ The last run is the newer of the run records and the outcome kept on this host (
 `fetcher.ops.latest`), so a run that failed before it could write a run record shows at once.
 The next run is cron's: when cron was given another schedule than the configured one, the table
 says when cron runs it and "restart to apply".
+Below it, one line per data guard that warned in a source's last run (a guard that failed
+the run is its error).
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ def render(config: Config, now: datetime | None = None, schedules: Installed | N
     now = now or datetime.now(UTC)
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
     rows = [_HEADER]
+    notes = []
     for source in config.sources:
         last = latest.read(storage, source.name)
+        notes += [f"{source.name}: {warning}" for warning in (last.warnings if last else ())]
         rows.append((source.name, *_last_run(last, now), _next_run(source, schedules, now), _error(last)))
     widths = [max(len(row[index]) for row in rows) for index in range(len(_HEADER))]
-    return "\n".join(
+    lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    ]
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def cut(text: str, width: int = ERROR_WIDTH) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +59,16 @@ class RunError:
         return document
 
 
+@dataclass(frozen=True)
+class GuardCheck:
+    """One data guard's verdict on a run: which guard, its action, whether it tripped, and why."""
+
+    guard: str
+    action: str
+    tripped: bool
+    message: str
+
+
 @dataclass
 class RunRecord:
     """What one run did. Built up while the run goes, saved once when it ends."""
@@ -78,6 +89,7 @@ class RunRecord:
     error: RunError | None = None
     schema_change: SchemaChange | None = None
     primary_key: list[str] = field(default_factory=list)
+    guards: list[GuardCheck] = field(default_factory=list)
     _clock: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     @property
@@ -88,6 +100,15 @@ class RunRecord:
     def ended_at(self) -> datetime:
         """When the run finished, or, for a run that never did, when it started."""
         return self.finished_at or self.started_at
+
+    @property
+    def warnings(self) -> list[str]:
+        """What each guard that tripped with action `warn` says: `guard {name}: {message}`."""
+        return [
+            f"guard {check.guard}: {check.message}"
+            for check in self.guards
+            if check.tripped and check.action == "warn"
+        ]
 
     def finish(self, error: BaseException | None = None) -> None:
         self.finished_at = datetime.now(UTC)
@@ -118,6 +139,7 @@ class RunRecord:
             "error": self.error.to_json() if self.error else None,
             "schema_change": dataclasses.asdict(self.schema_change) if self.schema_change else None,
             "primary_key": self.primary_key,
+            "guards": [dataclasses.asdict(check) for check in self.guards],
         }
 
     @classmethod
@@ -149,20 +171,26 @@ def latest(storage: Storage, source: str) -> RunRecord | None:
 
 def last_success(storage: Storage, source: str) -> RunRecord | None:
     """The newest successful run record of `source`, or None."""
+    return next(successes(storage, source), None)
+
+
+def recent(storage: Storage, source: str, limit: int) -> list[RunRecord]:
+    """The newest `limit` run records of `source`, oldest first."""
+    runs = _run_ids(storage, source)[-limit:]
+    return [record for run in runs if (record := _load(storage, layout.run_record(source, run)))]
+
+
+def successes(storage: Storage, source: str) -> Iterator[RunRecord]:
+    """The successful run records of `source`, newest first, read as they are asked for."""
     for run in reversed(_run_ids(storage, source)):
         record = _load(storage, layout.run_record(source, run))
         if record is not None and record.status == SUCCEEDED:
-            return record
-    return None
+            yield record
 
 
 def last_columns(storage: Storage, source: str) -> dict[str, str] | None:
     """The columns of the newest successful run of `source` that wrote any, or None."""
-    for run in reversed(_run_ids(storage, source)):
-        record = _load(storage, layout.run_record(source, run))
-        if record is not None and record.status == SUCCEEDED and record.columns:
-            return record.columns
-    return None
+    return next((record.columns for record in successes(storage, source) if record.columns), None)
 
 
 def _run_ids(storage: Storage, source: str) -> list[str]:

@@ -12,10 +12,11 @@ from fetcher.storage import hints
 
 
 @contextmanager
-def hold(path: str, source: str) -> Iterator[None]:
+def hold(path: str, source: str, *, wait: bool = False) -> Iterator[None]:
     """Hold the lock at `path` for the block, or raise Locked naming the holder's pid.
 
-    The kernel releases a flock when its holder dies, even by SIGKILL: no stale lock survives.
+    With `wait`, wait for the holder to let go instead. The kernel releases a flock when its holder
+    dies, even by SIGKILL: no stale lock survives.
     """
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -23,7 +24,7 @@ def hold(path: str, source: str) -> Iterator[None]:
         raise OutputError(hints.explain(exc, path, "open lock")) from None
     try:
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise Locked(source, _holder(descriptor)) from None
         os.ftruncate(descriptor, 0)

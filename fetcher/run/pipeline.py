@@ -2,9 +2,10 @@
 
 Each page is fetched, its records extracted, deduplicated and flattened into a table whose schema
 is unified with the run's; the table is spooled to local disk, and streamed into the files for as
-long as the run's schema holds. At the end the streamed files are published, or, when a page
-widened the schema after streaming began, the files are written again from the spool, under the
-final schema. The incremental cursor is taken from the pages as they are written.
+long as the run's schema holds. At the end the data guards judge the run (fetcher.run.guards);
+then the streamed files are published, or, when a page widened the schema after streaming began,
+the files are written again from the spool, under the final schema. The incremental cursor is
+taken from the pages as they are written.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from fetcher.records.landing import RunStamp, with_run_fields
 from fetcher.records.names import Namer
 from fetcher.records.rules import ColumnRules
 from fetcher.redact import redact
-from fetcher.run import state
+from fetcher.run import guards, state
 from fetcher.run.history import RunRecord
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
@@ -60,7 +61,9 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
         stages = _Stages(source, rules, spool, streamer, tracker)
         _fetch_pages(client, first_request(source, cursor), deadline, stages, record)
         run_schema = stages.unifier.schema
-        if not _describe(source, spool.rows, run_schema, stamp, record, tracker):
+        has_rows = _describe(source, spool.rows, run_schema, stamp, record, tracker)
+        guards.enforce(storage, source, record, cursor, tracker.value if tracker else None)
+        if not has_rows:
             return False
         record.files = _publish(storage, stages, run_schema, targets, stamp)
     if tracker is None or not tracker.seen:

@@ -6,6 +6,7 @@
     {name}/.lock                                        the lock (on local disk only)
     {name}/_staging/{token}.partial                     an S3 upload not yet copied to its key
     .{final name}.{tag}.tmp                             a temporary file, beside its final name
+    _report/index.html                                  the run report of every source
 
 Paths are `/`-separated and relative to `output_dir`. Dataset readers skip names that start with
 `_` or `.`, so they see only data files. `run_id` is the run's start in UTC, to the second
@@ -89,6 +90,11 @@ def staging_key(relpath: str) -> str:
 def temp_name(name: str, tag: str | None = None) -> str:
     """A temporary name for the file `name` (a fresh one unless `tag` is given): `TEMP_NAME`."""
     return f".{name}.{tag or secrets.token_hex(4)}.tmp"
+
+
+def report_file() -> str:
+    """The run report: one self-contained HTML page, in a `_` directory no source name can take."""
+    return "_report/index.html"
 
 
 def source_of(relpath: str) -> str:

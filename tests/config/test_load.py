@@ -235,7 +235,7 @@ class TestErrors:
             pytest.param(
                 'output = "/x"\n' + SOURCE,
                 "output",
-                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics",
+                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics, report_runs",
                 id="unknown-top-key",
             ),
             pytest.param(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fetcher.config.load import load
-from fetcher.config.model import Config, Metrics, Notify, Source
+from fetcher.config.model import GUARD_NAMES, Config, Metrics, Notify, Source
 from fetcher.errors import EXIT_CONFIG, ConfigError
 from fetcher.http.auth import Bearer
 from fetcher.records.rules import ColumnRules
@@ -144,6 +144,45 @@ def _error(path: Path) -> ConfigError:
             "sources[0].incremental.cursor_field",
             "must not be empty",
             id="incremental-empty-field",
+        ),
+        pytest.param(
+            SOURCE + "[sources.guards]\nmin_records = 0\n",
+            "sources[0].guards.min_records",
+            "must be greater than 0",
+            id="guard-min-records-zero",
+        ),
+        pytest.param(
+            SOURCE + "[sources.guards]\nmax_drop_pct = 100\n",
+            "sources[0].guards.max_drop_pct",
+            "less than 100",
+            id="guard-drop-100",
+        ),
+        pytest.param(
+            SOURCE + "[sources.guards]\nhistory_runs = 0\n",
+            "sources[0].guards.history_runs",
+            "must be greater than 0",
+            id="guard-history-runs-zero",
+        ),
+        pytest.param(
+            SOURCE + "[sources.guards]\nstale_cursor_runs = 3\n",
+            "sources[0].guards.stale_cursor_runs",
+            "add [sources.incremental]",
+            id="guard-stale-cursor-needs-incremental",
+        ),
+        pytest.param(
+            SOURCE + '[sources.guards]\naction = "ignore"\n',
+            "sources[0].guards.action",
+            '"ignore"',
+            id="guard-bad-action",
+        ),
+        pytest.param(
+            SOURCE + '[sources.guards.actions]\nmin_record = "warn"\n',
+            "sources[0].guards.actions.min_record",
+            "unknown key",
+            id="guard-unknown-guard-in-actions",
+        ),
+        pytest.param(
+            "report_runs = 0\n" + SOURCE, "report_runs", "must be greater than 0", id="report-runs-zero"
         ),
         pytest.param(SOURCE + SOURCE, "sources", '"a" is used twice', id="duplicate-name"),
         pytest.param('output_dir = ""\n' + SOURCE, "output_dir", "must not be empty", id="empty-output-dir"),
@@ -335,3 +374,26 @@ class TestNotify:
 
         assert "T0K3N" not in repr(notify)
         assert "webhook_url_env='HOOK'" in repr(notify)
+
+
+def test_guards_default_action_applies_unless_a_guard_has_its_own(
+    write_config: Callable[[str], Path],
+) -> None:
+    text = (
+        SOURCE + '[sources.guards]\nmin_records = 100\nmax_drop_pct = 50\naction = "warn"\n'
+        '[sources.guards.actions]\nmax_drop_pct = "fail"\n'
+    )
+
+    guards = load(str(write_config(text)), {}).sources[0].guards
+
+    assert (guards.min_records, guards.max_drop_pct, guards.history_runs) == (100, 50, 7)
+    assert [guards.action_of(name) for name in GUARD_NAMES] == ["warn", "fail", "warn"]
+
+
+def test_guards_are_off_by_default_and_fail_when_set(write_config: Callable[[str], Path]) -> None:
+    settings = load(str(write_config(SOURCE)), {})
+    guards = settings.sources[0].guards
+
+    assert (guards.min_records, guards.max_drop_pct, guards.stale_cursor_runs) == (None, None, None)
+    assert guards.action_of("min_records") == "fail"
+    assert settings.report_runs == 30

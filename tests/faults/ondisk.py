@@ -56,11 +56,15 @@ def state(out: Path) -> dict[str, Any] | None:
 
 
 def snapshot(out: Path) -> dict[str, str]:
-    """sha256 of every final file under `out` (the lock and temporary files aside)."""
+    """sha256 of every final file under `out` (the lock and temporary files aside).
+
+    The run report (`_report/`) is left out: it is a view of the run records, rebuilt after every
+    run, failed or not. Its temporary files are still found by `temp_files`.
+    """
     return {
         path.relative_to(out).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(out.rglob("*"))
-        if path.is_file() and not path.name.startswith(".")
+        if path.is_file() and not path.name.startswith(".") and path.relative_to(out).parts[0] != "_report"
     }
 
 

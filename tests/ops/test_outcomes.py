@@ -11,7 +11,7 @@ from fetcher.errors import OutputError
 from fetcher.ops import outcomes
 from fetcher.ops.outcomes import Outcome
 from fetcher.output.writers import WrittenFile
-from fetcher.run.history import RunRecord
+from fetcher.run.history import GuardCheck, RunRecord
 
 STARTED = datetime(2026, 11, 21, 10, 0, 0, tzinfo=UTC)
 
@@ -75,6 +75,20 @@ def test_save_then_load_round_trips(status_dir: Path) -> None:
 
     assert outcomes.load("api") == outcome
     assert [path.name for path in status_dir.iterdir()] == ["api.json"]
+
+
+def test_of_record_keeps_the_warnings_of_guards_and_they_round_trip(status_dir: Path) -> None:
+    record = _record()
+    record.guards = [
+        GuardCheck("min_records", "warn", True, "7 records, at least 10 required"),
+        GuardCheck("max_drop_pct", "warn", False, "7 records, the median of the last 1 successful run is 7"),
+    ]
+    outcome = Outcome.of_record(record, None)
+
+    outcomes.save(outcome)
+
+    assert outcome.warnings == ("guard min_records: 7 records, at least 10 required",)
+    assert outcomes.load("api") == outcome
 
 
 def test_load_missing_or_unreadable_is_none(status_dir: Path) -> None:

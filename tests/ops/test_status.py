@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fetcher.config.load import load
-from fetcher.errors import FetchError
+from fetcher.errors import FetchError, GuardError
 from fetcher.ops import outcomes, status
 from fetcher.ops.installed import Installed
 from fetcher.run import history
@@ -108,3 +108,39 @@ def test_render_run_failed_before_its_record_shows_error_last_success_and_restar
 def test_cut_keeps_short_text_and_joins_lines() -> None:
     assert status.cut("short\nerror") == "short error"
     assert status.cut("x" * 50 + "y" * 50, width=11) == "xxxx...yyyy"
+
+
+def test_render_lists_the_guards_that_warned_under_the_table(
+    write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    settings = load(
+        str(write_config('output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\n')), {}
+    )
+    record = history.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    record.guards = [
+        history.GuardCheck("max_drop_pct", "warn", True, "60 records is 88% below the median 500"),
+        history.GuardCheck("min_records", "fail", False, "60 records, at least 10 required"),
+    ]
+    record.finish()
+    history.save(LocalStorage(str(tmp_path / "out")), record)
+
+    table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+
+    _, row, blank, note = table.splitlines()
+    assert "succeeded" in row and blank == ""
+    assert note == "api: guard max_drop_pct: 60 records is 88% below the median 500"
+
+
+def test_render_a_failed_guard_is_the_runs_error(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    settings = load(
+        str(write_config('output_dir = "{out}"\n[[sources]]\nname = "api"\nurl = "http://h/x"\n')), {}
+    )
+    record = history.RunRecord(source="api", started_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    record.guards = [history.GuardCheck("min_records", "fail", True, "0 records, at least 100 required")]
+    record.finish(GuardError(["min_records"], "guard min_records: 0 records, at least 100 required"))
+    history.save(LocalStorage(str(tmp_path / "out")), record)
+
+    table = status.render(settings, now=datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+
+    _, row = table.splitlines()
+    assert "failed" in row and row.endswith("guard min_records: 0 records, at least 100 required")

@@ -79,3 +79,11 @@ def test_cleanup_pattern_spares_published_names(name: str) -> None:
 
 def test_source_of_is_the_first_component() -> None:
     assert layout.source_of("orders/fetch_date=2026-11-21/orders_1.csv") == "orders"
+
+
+def test_report_file_is_in_a_directory_no_source_can_be_named() -> None:
+    path = layout.report_file()
+
+    assert path == "_report/index.html"
+    assert layout.source_of(path).startswith("_")
+    assert layout.staging_key(path).startswith("_report/_staging/")
