@@ -40,7 +40,10 @@ class Terminated(BaseException):
 
 def main(argv: Sequence[str] | None = None, *, cap_log: bool = False) -> int:
     """Run a command. `cap_log` (the cron job's entry) first empties a log file over its cap."""
-    args = _parser().parse_args(argv)
+    # --config and --log-level count before the command or after it: their defaults are set here,
+    # once, because a default set on the parser would also become each command's, and override
+    # a value given before the command.
+    args = _parser().parse_args(argv, argparse.Namespace(config=None, log_level=None))
     try:
         log = environment.log_settings(os.environ, args.log_level)
     except ConfigError as exc:
@@ -239,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
-    parser.set_defaults(handler=_run, config=None, log_level=None, source=None, missed=False)
+    parser.set_defaults(handler=_run, source=None, missed=False)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
