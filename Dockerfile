@@ -81,7 +81,9 @@ RUN set -eux; \
     # /out belongs to the image's own user, so a new named volume is writable by the job
     install -d -o 10001 -g 10001 /out
 COPY --from=venv /opt/venv /opt/venv
+# FETCHER_IN_CONTAINER: a refused connection to 127.0.0.1 then says how to reach the host's API
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    FETCHER_IN_CONTAINER=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 COPY crontab /etc/fetcher/crontab.default

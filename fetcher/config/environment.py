@@ -24,6 +24,7 @@ PUID = "PUID"
 PGID = "PGID"
 TZ = "TZ"
 ON_START = "FETCH_ON_START"
+IN_CONTAINER = "FETCHER_IN_CONTAINER"  # the image sets it to 1: 127.0.0.1 is then the container itself
 S3_ENDPOINT_URLS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # the first one set wins
 
 # A single source without a file: each FETCH_* variable and the key it stands for (errors name it).
@@ -100,6 +101,11 @@ def startup(environ: Mapping[str, str]) -> Startup:
 def zone_name(environ: Mapping[str, str] = os.environ) -> str:
     """TZ without glibc's optional leading colon; empty when unset."""
     return environ.get(TZ, "").lstrip(":")
+
+
+def in_container(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the fetcher runs in its image (FETCHER_IN_CONTAINER=1), for hints about the network."""
+    return environ.get(IN_CONTAINER) == "1"
 
 
 def config_path(environ: Mapping[str, str]) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from fetcher.config import environment
 from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, FetchError, RecordsError
 from fetcher.http.client import Client
@@ -53,7 +54,7 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
     stamp = RunStamp(record.run_id, record.started_at)
     with (
-        Client(source, deadline) as client,
+        Client(source, deadline, in_container=environment.in_container()) as client,
         Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
         Streamer(storage, targets, stamp) as streamer,
     ):
