@@ -119,7 +119,9 @@ def test_main_validate_prints_sources(
     [
         pytest.param(lambda path: ["--config", path, "validate"], id="before-the-command"),
         pytest.param(lambda path: ["validate", "--config", path], id="after-the-command"),
-        pytest.param(lambda path: ["--config", "/nowhere.toml", "validate", "--config", path], id="last-wins"),
+        pytest.param(
+            lambda path: ["--config", "/nowhere.toml", "validate", "--config", path], id="last-wins"
+        ),
     ],
 )
 def test_main_config_counts_before_or_after_the_command(

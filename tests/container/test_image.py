@@ -24,6 +24,7 @@ from tests.container.conftest import (
     JOB,
     REPO,
     Containers,
+    build_image,
     data_files,
     docker,
     run_records,
@@ -596,19 +597,7 @@ def test_log_file_is_capped(containers: Containers, out_dir: Path, api: ApiServe
 def test_suite_passes_on_the_images_python(image: str) -> None:
     """The image's Python (Debian trixie's 3.13) passes the same suite as the host's."""
     tag = f"{image}-py313"
-    build = docker(
-        "build",
-        "--network",
-        "host",
-        "-q",
-        "--target",
-        "test",
-        "-t",
-        tag,
-        str(REPO),
-        check=False,
-        timeout=1200,
-    )
+    build = build_image(tag, "--target", "test")
     assert build.returncode == 0, build.stderr
     name = f"fetcher-test-py313-{uuid.uuid4().hex[:8]}"
 
