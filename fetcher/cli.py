@@ -205,7 +205,7 @@ def _prepare(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         settings, error = None, exc
     startup = environment.startup(os.environ)
-    user = container.prepare(settings, error, startup, os.environ)
+    user = container.prepare(settings, error, startup, os.environ, once=args.once)
     logger.info("event=prepared uid=%d gid=%d from=%s", user.uid, user.gid, logs.quote(user.reason))
     print(container.on_start(settings, startup))  # for the entrypoint: missed, always or never
     return EXIT_OK
@@ -280,6 +280,9 @@ def _parser() -> argparse.ArgumentParser:
         "prepare",
         parents=[common],
         help="(container start-up, as root) write the crontab, job user and environment",
+    )
+    prepare.add_argument(
+        "--once", action="store_true", help="for a one-off run: no crontab; the run reports a bad config"
     )
     prepare.set_defaults(handler=_prepare)
     return parser
