@@ -228,6 +228,49 @@ def _error(path: Path | None, env: dict[str, str] | None = None) -> ConfigError:
 SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
 
 
+TABLES = "tables: [sources.retry], [sources.pagination], [sources.auth], [sources.incremental]"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            SOURCE + '[sources.paginaton]\ntype = "page"\n',
+            "sources[0].paginaton: unknown key; allowed: name, url, method, params, headers, body, "
+            "records, format, formats, schedule, timeout_s, run_timeout_s, max_response_mb, retry, "
+            "pagination, auth, incremental, flatten_separator, column_names, infer_types, columns, "
+            "exclude; did you mean pagination?",
+            id="misspelt-section",
+        ),
+        pytest.param(
+            SOURCE + '[source.auth]\ntype = "bearer"\n',
+            f"source: unknown key; allowed: output_dir, s3_endpoint_url, sources; {TABLES}; "
+            "did you mean sources?",
+            id="misspelt-parent",
+        ),
+        pytest.param(
+            SOURCE + '[pagination]\ntype = "page"\n',
+            f"pagination: unknown key; allowed: output_dir, s3_endpoint_url, sources; {TABLES}; "
+            "did you mean [sources.pagination]?",
+            id="section-at-the-top",
+        ),
+        pytest.param(
+            SOURCE + '[sources.incremental]\ncursor_feild = "id"\nparam = "since"\n',
+            "sources[0].incremental.cursor_feild: unknown key; allowed: cursor_field, param, initial, "
+            "primary_key; did you mean cursor_field?",
+            id="misspelt-key-in-a-section",
+        ),
+    ],
+)
+def test_unknown_key_lists_every_key_and_table_and_the_closest(
+    text: str, message: str, write_config: Callable[[str], Path]
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(write_config(text)), {})
+
+    assert str(caught.value) == message
+
+
 class TestErrors:
     @pytest.mark.parametrize(
         ("text", "key", "words"),
