@@ -217,6 +217,95 @@ class TestLocate:
         assert settings.sources[0].auth == Bearer(token_env="FETCH_BEARER_TOKEN")
 
 
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        pytest.param(
+            {
+                "FETCH_PAGINATION": "page",
+                "FETCH_PAGINATION_SIZE_PARAM": "per_page",
+                "FETCH_PAGINATION_SIZE": "100",
+            },
+            PageNumber(size_param="per_page", size=100),
+            id="page",
+        ),
+        pytest.param(
+            {
+                "FETCH_PAGINATION": "offset",
+                "FETCH_PAGINATION_LIMIT": "50",
+                "FETCH_PAGINATION_TOTAL_PATH": "meta.total",
+            },
+            Offset(limit=50, total_path="meta.total"),
+            id="offset",
+        ),
+        pytest.param(
+            {
+                "FETCH_PAGINATION": "cursor",
+                "FETCH_PAGINATION_CURSOR_PATH": "next_cursor",
+                "FETCH_PAGINATION_CURSOR_PARAM": "1",  # a name, never a number
+            },
+            Cursor(cursor_path="next_cursor", cursor_param="1"),
+            id="cursor",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "link", "FETCH_PAGINATION_MAX_PAGES": "20"}, Link(max_pages=20), id="link"
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "next_url", "FETCH_PAGINATION_NEXT_PATH": "links.next"},
+            NextUrl(next_path="links.next"),
+            id="next_url",
+        ),
+    ],
+)
+def test_load_environment_pages_by_fetch_pagination(variables: dict[str, str], expected: object) -> None:
+    settings = config.load(None, {"FETCH_URL": "http://h/x", **variables})
+
+    assert settings.sources[0].pagination == expected
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        pytest.param(
+            {"FETCH_PAGINATION_SIZE": "100"},
+            "FETCH_PAGINATION: is required with FETCH_PAGINATION_SIZE; "
+            "one of: none, page, offset, cursor, link, next_url",
+            id="keys-without-the-kind",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "pages"},
+            'FETCH_PAGINATION: "pages" is not one of: none, page, offset, cursor, link, next_url',
+            id="unknown-kind",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "offset", "FETCH_PAGINATION_LIMIT": "many"},
+            'FETCH_PAGINATION_LIMIT: "many" is not an integer',
+            id="not-a-number",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "page", "FETCH_PAGINATION_SIZE": "0"},
+            "FETCH_PAGINATION_SIZE: 0 must be greater than 0",
+            id="checked-by-the-kind",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "cursor", "FETCH_PAGINATION_CURSOR_PARAM": "c"},
+            'FETCH_PAGINATION_CURSOR_PATH: is required for type = "cursor"',
+            id="missing-key",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "page", "FETCH_PAGINATION_SISE": "10"},
+            'FETCH_PAGINATION_SISE: unknown key with type = "page"; allowed: type, param, start, size_param, '
+            "size, max_pages; did you mean size?",
+            id="misspelt-key",
+        ),
+    ],
+)
+def test_load_environment_pagination_errors_name_the_variable(
+    variables: dict[str, str], message: str
+) -> None:
+    assert str(_error(None, {"FETCH_URL": "http://h/x", **variables})) == message
+
+
 def _error(path: Path | None, env: dict[str, str] | None = None) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         config.load(str(path) if path else None, env or {})
