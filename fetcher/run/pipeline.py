@@ -26,6 +26,7 @@ from fetcher.logs import quote
 from fetcher.output.spool import Spool
 from fetcher.output.writers import Streamer, WrittenFile, write_files
 from fetcher.pagination import kinds as pagination
+from fetcher.pagination import signs
 from fetcher.pagination.kinds import Page, PageRequest
 from fetcher.records import flatten as records
 from fetcher.records import schema
@@ -165,8 +166,10 @@ def _fetch_pages(
     """Walk every page from `request` through the stages, counting them in `record`."""
     source = stages.source
     pages = pagination.walk(source.pagination, request, page_fetcher(client, source))
+    first: Page | None = None
     try:
         for page in pages:
+            first = first or page
             stages.take(page)
             record.pages += 1
             record.records = stages.spool.rows
@@ -185,6 +188,21 @@ def _fetch_pages(
     finally:
         record.attempts, record.retries = client.attempts, client.retries
         record.duplicates_dropped = stages.dedupe.dropped
+    if record.pages == 1 and first is not None and isinstance(source.pagination, pagination.NoPagination):
+        _note_more_pages(source.name, first)
+
+
+def _note_more_pages(name: str, page: Page) -> None:
+    """Warn, in one line, when the one page of a source that does not page looks like the first of several."""
+    sign = signs.more_pages(page)
+    if sign is not None:
+        logger.warning(
+            "event=maybe_more_pages source=%s records=%d reason=%s hint=%s",
+            name,
+            page.record_count,
+            quote(sign.reason),
+            quote(f"the API may have more; if so, set [sources.pagination] {sign.setting}"),
+        )
 
 
 def _describe(
