@@ -21,21 +21,6 @@ RUN set -eux; \
     python3 -m venv /opt/venv; \
     /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r /tmp/requirements.txt
 
-# ---- the test suite on the image's Python: docker build --target test ------------------------
-FROM venv-build AS test
-COPY requirements-test.txt /tmp/requirements-test.txt
-RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: \
-        -r /tmp/requirements.txt -r /tmp/requirements-test.txt
-WORKDIR /src
-COPY README.md pyproject.toml crontab compose.yaml compose.host.yaml requirements.in ./
-COPY deploy deploy
-COPY demo demo
-COPY docker docker
-COPY fetcher fetcher
-COPY tests tests
-ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-CMD ["python", "-m", "pytest", "-p", "no:cacheprovider", "-m", "not docker"]
-
 # ---- the runtime environment: no pip, no test suites or headers -------------------------------
 FROM venv-build AS venv
 RUN set -eux; \
@@ -57,8 +42,8 @@ COPY fetcher fetcher
 # `fetcher` command), so the image copies it over the pip-free venv without needing pip.
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation --no-compile --root /stage .
 
-# ---- the image -------------------------------------------------------------------------------
-FROM ${BASE_IMAGE}
+# ---- the image: docker build --target runtime ------------------------------------------------
+FROM ${BASE_IMAGE} AS runtime
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Not pinning apt versions: the base tag pins the Debian suite, whose updates are security fixes.
 # hadolint ignore=DL3008
@@ -83,7 +68,9 @@ RUN set -eux; \
 COPY --from=venv /opt/venv /opt/venv
 # FETCHER_STATUS_DIR: each source's latest outcome, kept by the job and read by the health check;
 # `fetcher prepare` creates it at start, owned by the job's user, under /run (a tmpfs when hardened)
+# FETCHER_IN_CONTAINER: a refused connection to 127.0.0.1 then says how to reach the host's API
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    FETCHER_IN_CONTAINER=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     FETCHER_STATUS_DIR=/run/fetcher/status
@@ -99,3 +86,23 @@ HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=2 \
     CMD ["/opt/venv/bin/fetcher", "health"]
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/entrypoint"]
 CMD ["cron"]
+
+# ---- the test suite on the image's Python: docker build --target test ------------------------
+# After the runtime stage: Docker's classic builder builds every stage up to its target, so
+# `docker build --target runtime` (make build) never builds this one.
+FROM venv-build AS test
+COPY requirements-test.txt /tmp/requirements-test.txt
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: \
+        -r /tmp/requirements.txt -r /tmp/requirements-test.txt
+WORKDIR /src
+COPY README.md pyproject.toml crontab compose.yaml compose.host.yaml requirements.in ./
+COPY deploy deploy
+COPY demo demo
+COPY docker docker
+COPY fetcher fetcher
+COPY tests tests
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CMD ["python", "-m", "pytest", "-p", "no:cacheprovider", "-m", "not docker"]
+
+# ---- the default target, for a plain `docker build .`: the runtime image ----------------------
+FROM runtime

@@ -1,6 +1,7 @@
 """A demo JSON API for `make demo`: 240 orders, paged, served on 127.0.0.1 from the image itself.
 
     python /app/demo/api.py [--port 8900]
+    python /app/demo/api.py --check [--port 8900]    exit 0 if it answers: the container's health check
 
 GET /orders?page=N&per_page=M answers {"orders": [...], "page": N}; a page past the end is empty.
 Records are deterministic, with a nested customer, a list of items and mixed numeric types.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -58,10 +61,23 @@ class Handler(BaseHTTPRequestHandler):
         print(f"demo-api: {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}", flush=True)
 
 
+def check(port: int) -> int:
+    """0 if the API answers its first order, else 1: the demo API's own health check."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/orders?per_page=1", timeout=5) as reply:
+            return 0 if json.load(reply)["orders"] else 1
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"demo-api: unhealthy: {exc}", flush=True)
+        return 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--check", action="store_true", help="exit 0 if the API answers, else 1")
     args = parser.parse_args()
+    if args.check:
+        sys.exit(check(args.port))
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"demo-api: serving {ORDERS} orders on http://127.0.0.1:{args.port}/orders", flush=True)
     server.serve_forever()

@@ -40,7 +40,10 @@ class Terminated(BaseException):
 
 def main(argv: Sequence[str] | None = None, *, cap_log: bool = False) -> int:
     """Run a command. `cap_log` (the cron job's entry) first empties a log file over its cap."""
-    args = _parser().parse_args(argv)
+    # --config and --log-level count before the command or after it: their defaults are set here,
+    # once, because a default set on the parser would also become each command's, and override
+    # a value given before the command.
+    args = _parser().parse_args(argv, argparse.Namespace(config=None, log_level=None))
     try:
         log = environment.log_settings(os.environ, args.log_level)
     except ConfigError as exc:
@@ -225,7 +228,7 @@ def _prepare(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         settings, error = None, exc
     startup = environment.startup(os.environ)
-    user = container.prepare(settings, error, startup, os.environ)
+    user = container.prepare(settings, error, startup, os.environ, once=args.once)
     logger.info("event=prepared uid=%d gid=%d from=%s", user.uid, user.gid, logs.quote(user.reason))
     print(container.on_start(settings, startup))  # for the entrypoint: missed, always or never
     return EXIT_OK
@@ -269,7 +272,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
-    parser.set_defaults(handler=_run, config=None, log_level=None, source=None, missed=False)
+    parser.set_defaults(handler=_run, source=None, missed=False)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
@@ -317,6 +320,9 @@ def _parser() -> argparse.ArgumentParser:
         "prepare",
         parents=[common],
         help="(container start-up, as root) write the crontab, job user and environment",
+    )
+    prepare.add_argument(
+        "--once", action="store_true", help="for a one-off run: no crontab; the run reports a bad config"
     )
     prepare.set_defaults(handler=_prepare)
     return parser

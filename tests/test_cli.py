@@ -114,6 +114,42 @@ def test_main_validate_prints_sources(
     assert f"one: GET {URL} schedule '0 * * * *' pagination none formats parquet,csv" in out
 
 
+@pytest.mark.parametrize(
+    "order",
+    [
+        pytest.param(lambda path: ["--config", path, "validate"], id="before-the-command"),
+        pytest.param(lambda path: ["validate", "--config", path], id="after-the-command"),
+        pytest.param(
+            lambda path: ["--config", "/nowhere.toml", "validate", "--config", path], id="last-wins"
+        ),
+    ],
+)
+def test_main_config_counts_before_or_after_the_command(
+    write_config: Callable[[str], Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    order: Callable[[str], list[str]],
+) -> None:
+    monkeypatch.delenv("FETCHER_CONFIG", raising=False)
+    monkeypatch.setenv("FETCH_URL", "https://elsewhere.example.com/")  # what an ignored --config falls to
+    path = str(write_config(TWO_SOURCES))
+
+    assert cli.main(order(path)) == EXIT_OK
+
+    assert f"config ok: {path}: 2 source(s)" in capsys.readouterr().out
+
+
+def test_main_log_level_counts_before_the_command(
+    write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    levels: list[str] = []
+    monkeypatch.setattr(cli.logs, "configure", levels.append)
+
+    assert cli.main(["--log-level", "ERROR", "status", "--config", str(write_config(TWO_SOURCES))]) == 0
+
+    assert levels == ["ERROR"]
+
+
 @responses.activate
 def test_main_validate_probe_prints_columns_and_writes_nothing(
     write_config: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -192,6 +192,19 @@ class TestCompose:
         assert services["demo-api"]["profiles"] == ["demo"]
         assert services["fetcher-demo"]["network_mode"] == "service:demo-api"
 
+    def test_compose_builds_the_runtime_stage_and_the_demo_api_checks_its_own_health(self) -> None:
+        services = compose_config("compose.yaml", profile="demo")["services"]
+
+        assert services["fetcher"]["build"]["target"] == "runtime"
+        assert services["demo-api"]["healthcheck"]["test"] == [
+            "CMD",
+            "python",
+            "/app/demo/api.py",
+            "--check",
+            "--port",
+            "8900",
+        ]
+
     def test_host_override_puts_every_service_on_the_host_network(self) -> None:
         document = compose_config("compose.yaml", "compose.host.yaml", profile="demo")
 

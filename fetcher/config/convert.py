@@ -8,6 +8,7 @@ later (an auth kind's secret): they are never offered as keys.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import types
@@ -63,7 +64,45 @@ def _error(message: str, path: str, hint: Any, value: Any, where: str) -> Config
     allowed = ([config.tag_field] if label else []) + [
         info.encode_name for info in msgspec.structs.fields(cls) if info.name not in hidden
     ]
-    return ConfigError(key, f"unknown key{' with ' + label if label else ''}; allowed: {', '.join(allowed)}")
+    tables = [f"[{name}]" for name in _tables(cls)]
+    listed = ", ".join(allowed) + (f"; tables: {', '.join(tables)}" if tables else "")
+    unknown = f"unknown key{' with ' + label if label else ''}"
+    return ConfigError(key, f"{unknown}; allowed: {listed}{_suggest(field[1], allowed, tables)}")
+
+
+def _tables(cls: Any) -> list[str]:
+    """The tables one level below `cls`'s own (`sources.pagination` under the file's `sources`).
+
+    A table written at the wrong level (`[pagination]` for `[sources.pagination]`) or under a
+    misspelt parent (`[source.auth]`) is an unknown key here: these are what it may have meant.
+    """
+    names = []
+    for info in msgspec.structs.fields(cls):
+        inner = _struct_of(info.type)
+        if inner is not None:
+            names += [
+                f"{info.encode_name}.{sub.encode_name}"
+                for sub in msgspec.structs.fields(inner)
+                if _struct_of(sub.type) is not None
+            ]
+    return names
+
+
+def _struct_of(hint: Any) -> Any:
+    """The struct a field holds (one, optional, a list of them, or the first of a union of kinds)."""
+    if get_origin(hint) is tuple:
+        hint = get_args(hint)[0]
+    options = [arg for arg in _union(hint) if arg is not type(None)]
+    return options[0] if options and all(_is_struct(arg) for arg in options) else None
+
+
+def _suggest(key: str, allowed: list[str], tables: list[str]) -> str:
+    """The closing `; did you mean X?`: the allowed key or table closest to `key`, if any is close."""
+    by_name = {name: name for name in allowed}
+    by_name.update({table.strip("[]"): table for table in tables})
+    by_name.update({table.strip("[]").rsplit(".", 1)[-1]: table for table in tables})  # `[pagination]`
+    close = difflib.get_close_matches(key, list(by_name), n=1, cutoff=0.6)
+    return f"; did you mean {by_name[close[0]]}?" if close else ""
 
 
 def _locate(hint: Any, value: Any, where: str, steps: list[tuple[str, str]]) -> tuple[Any, Any, str]:

@@ -24,6 +24,7 @@ PUID = "PUID"
 PGID = "PGID"
 TZ = "TZ"
 ON_START = "FETCH_ON_START"
+IN_CONTAINER = "FETCHER_IN_CONTAINER"  # the image sets it to 1: 127.0.0.1 is then the container itself
 S3_ENDPOINT_URLS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # the first one set wins
 
 # A single source without a file: each FETCH_* variable and the key it stands for (errors name it).
@@ -36,6 +37,8 @@ FETCH_PARAMS = "FETCH_PARAMS"
 FETCH_BEARER_TOKEN = "FETCH_BEARER_TOKEN"
 FETCH_BEARER_TOKEN_FILE = "FETCH_BEARER_TOKEN_FILE"
 FETCH_OUTPUT_DIR = "FETCH_OUTPUT_DIR"
+FETCH_PAGINATION = "FETCH_PAGINATION"  # the kind; FETCH_PAGINATION_<KEY> its keys (FETCH_PAGINATION_SIZE)
+_PAGINATION_KEY = "sources[0].pagination."
 _FETCH_KEYS = {
     "sources[0].url": FETCH_URL,
     "sources[0].name": FETCH_NAME,
@@ -46,6 +49,7 @@ _FETCH_KEYS = {
     "sources[0].auth.token_env": FETCH_BEARER_TOKEN,
     "sources[0].auth.token_file": FETCH_BEARER_TOKEN_FILE,
     "output_dir": FETCH_OUTPUT_DIR,
+    _PAGINATION_KEY + "type": FETCH_PAGINATION,
 }
 FROM_ENVIRONMENT = "environment"  # the origin of a configuration made of FETCH_* variables
 
@@ -102,6 +106,11 @@ def zone_name(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get(TZ, "").lstrip(":")
 
 
+def in_container(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the fetcher runs in its image (FETCHER_IN_CONTAINER=1), for hints about the network."""
+    return environ.get(IN_CONTAINER) == "1"
+
+
 def config_path(environ: Mapping[str, str]) -> str | None:
     """FETCHER_CONFIG: the configuration file, when --config does not name one."""
     return environ.get(CONFIG) or None
@@ -131,6 +140,9 @@ def fetch_document(environ: Mapping[str, str]) -> dict[str, Any] | None:
 
             problem = f"{show(environ[FETCH_PARAMS])} is not a query string like a=1&b=2"
             raise ConfigError(FETCH_PARAMS, problem) from None
+    pagination = _pagination(environ)
+    if pagination is not None:
+        source["pagination"] = pagination
     if FETCH_BEARER_TOKEN in environ and FETCH_BEARER_TOKEN_FILE in environ:
         raise ConfigError(FETCH_BEARER_TOKEN, "set FETCH_BEARER_TOKEN or FETCH_BEARER_TOKEN_FILE, not both")
     if FETCH_BEARER_TOKEN in environ:
@@ -146,7 +158,36 @@ def fetch_document(environ: Mapping[str, str]) -> dict[str, Any] | None:
 def name_variable(error: ConfigError) -> ConfigError:
     """`error` about a configuration from FETCH_* variables, naming the variable behind its key."""
     variable = _FETCH_KEYS.get(error.key)
+    if variable is None and error.key.startswith(_PAGINATION_KEY):
+        variable = f"{FETCH_PAGINATION}_{error.key.removeprefix(_PAGINATION_KEY).upper()}"
     return error if variable is None else ConfigError(variable, error.problem)
+
+
+def _pagination(environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The `[sources.pagination]` table of FETCH_PAGINATION (the kind) and FETCH_PAGINATION_<KEY>.
+
+    A number is a number for the kind's integer keys (`size`, `limit`, `start`, `max_pages`) only:
+    a parameter's name stays text whatever it looks like.
+    """
+    prefix = f"{FETCH_PAGINATION}_"
+    keys = {
+        name.removeprefix(prefix).lower(): value for name, value in environ.items() if name.startswith(prefix)
+    }
+    kind = environ.get(FETCH_PAGINATION)
+    if not kind and not keys:
+        return None
+    from fetcher.pagination import kinds  # here: the command line imports this module for --help
+
+    if not kind:
+        first = prefix + sorted(keys)[0].upper()
+        raise ConfigError(
+            FETCH_PAGINATION, f"is required with {first}; one of: {', '.join(kinds.PAGINATORS)}"
+        )
+    numbers = kinds.integer_keys(kind)
+    table: dict[str, Any] = {"type": kind}
+    for key, value in keys.items():
+        table[key] = int(value) if key in numbers and value.strip().lstrip("-").isdigit() else value
+    return table
 
 
 def _id(environ: Mapping[str, str], name: str) -> int | None:

@@ -23,6 +23,7 @@ _VALUE = rf"(?:\d+|{_NAME})"
 _ITEM = rf"(?:\*|{_VALUE}(?:-{_VALUE})?)(?:/\d+)?"
 _FIELD = re.compile(rf"{_ITEM}(?:,{_ITEM})*")
 _FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+_RANGES = ("0-59", "0-23", "1-31", "1-12 or jan-dec", "0-7 or sun-sat (0 and 7 are Sunday)")
 
 
 def validate(expression: str) -> None:
@@ -30,13 +31,18 @@ def validate(expression: str) -> None:
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"has {len(fields)} fields, cron needs 5 (minute hour day month weekday)")
-    for name, field in zip(_FIELDS, fields, strict=True):
+    for name, field, allowed in zip(_FIELDS, fields, _RANGES, strict=True):
         if not _FIELD.fullmatch(field):
-            raise ValueError(f"bad {name} field {field!r}")
+            raise ValueError(f"bad {name} field {field!r}; allowed: {allowed}, *, lists, ranges and /steps")
     try:
         CronSim(expression, datetime.now(local_zone()))
     except CronSimError as exc:
-        raise ValueError(str(exc).lower()) from None
+        # cronsim names the field ("Bad day-of-month"): say the value and the range it must be in
+        name = str(exc).lower().removeprefix("bad ").replace("-", " ")
+        if name not in _FIELDS:
+            raise ValueError(str(exc).lower()) from None
+        index = _FIELDS.index(name)
+        raise ValueError(f"bad {name} {fields[index]!r}; allowed: {_RANGES[index]}") from None
 
 
 def next_after(expression: str, moment: datetime) -> datetime:

@@ -9,6 +9,7 @@ after decompression, so a gzip bomb costs at most that much memory.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import threading
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -38,6 +40,15 @@ _HINTS = {
     403: "the credentials lack permission for this URL",
     404: "no such URL; check url and the pagination settings",
 }
+# A 401 or 403 for a source that sends no credentials: there is no [sources.auth] to check.
+_HINTS_WITHOUT_AUTH = {
+    401: "the API wants credentials and none are configured; add [sources.auth] (or FETCH_BEARER_TOKEN)",
+    403: "the API refuses anonymous requests; add [sources.auth] (or FETCH_BEARER_TOKEN)",
+}
+LOCAL_IN_CONTAINER_HINT = (
+    "127.0.0.1 is the container itself: to reach the host's API, run with --network host "
+    "(make run RUN_FLAGS=--network=host)"
+)
 
 
 @dataclass(frozen=True)
@@ -88,11 +99,16 @@ class _Session(requests.Session):
 
 
 class Client:
-    """Fetches pages for one source within one run. Use as a context manager."""
+    """Fetches pages for one source within one run. Use as a context manager.
 
-    def __init__(self, source: Endpoint, deadline: Deadline) -> None:
+    `in_container` says the fetcher runs in its image, where a refused connection to 127.0.0.1
+    most likely meant the host's API: the error then says how to reach it.
+    """
+
+    def __init__(self, source: Endpoint, deadline: Deadline, *, in_container: bool = False) -> None:
         self.source = source
         self.deadline = deadline
+        self.in_container = in_container
         self.attempts = 0
         self.retries = 0
         self._retrying = policy(  # one policy per run; each request starts its attempts afresh
@@ -176,13 +192,14 @@ class Client:
         except requests.Timeout as exc:
             raise RetryableError(shown, f"timed out: {_reason(exc)}") from None
         except requests.ConnectionError as exc:
-            raise RetryableError(shown, f"connection failed: {_reason(exc)}") from None
+            hint = f"; {LOCAL_IN_CONTAINER_HINT}" if self.in_container and _is_local(request.url) else ""
+            raise RetryableError(shown, f"connection failed: {_reason(exc)}{hint}") from None
         except requests.RequestException as exc:
             raise FetchError(shown, f"request failed: {_reason(exc)}") from None
         with response:
             shown = redact(response.url)
             if not 200 <= response.status_code < 300:
-                raise _status_error(response, shown)
+                raise _status_error(response, shown, self.source.auth is not None)
             content = self._read_body(response, exchange, shown)
             return Response(url=response.url, headers=response.headers, content=content)
 
@@ -236,15 +253,28 @@ def _interrupt_after(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _status_error(response: requests.Response, shown: str) -> FetchError:
+def _status_error(response: requests.Response, shown: str, authenticated: bool) -> FetchError:
     status = response.status_code
     problem = f"HTTP {status} {response.reason or ''}".rstrip()
     if is_retryable_status(status):
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return RetryableError(shown, problem, status=status, retry_after_s=retry_after)
     snippet = _snippet(response)
-    hint = _HINTS.get(status, "the API refused the request")
+    hint = (_HINTS if authenticated else {**_HINTS, **_HINTS_WITHOUT_AUTH}).get(
+        status, "the API refused the request"
+    )
     return FetchError(shown, f"{problem}: {hint}{snippet}", status=status)
+
+
+def _is_local(url: str) -> bool:
+    """Whether `url` names this machine: localhost, or a loopback address (127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _snippet(response: requests.Response) -> str:

@@ -104,12 +104,15 @@ def prepare(
     *,
     state_dir: str = STATE_DIR,
     output_dir: str = OUTPUT_DIR,
+    once: bool = False,
 ) -> JobUser:
     """Write everything the entrypoint, cron and `run-job` need into `state_dir`.
 
     `config` is None when it failed to load with `error`: the default crontab is installed then,
     and the error logged in one line. `settings` are the start-up variables, parsed; `environ` is
-    the whole environment, snapshotted for the job.
+    the whole environment, snapshotted for the job. `once` prepares a one-off run (`once`, a
+    throwaway `make run-once`): no cron runs there, so no crontab is written, and a configuration
+    error is left for the run itself to report.
     """
     if config is not None and not is_remote(config.output_dir) and os.path.isdir(config.output_dir):
         output_dir = config.output_dir  # the job writes there: its owner is the job's user
@@ -121,6 +124,14 @@ def prepare(
     _write(f"{state_dir}/env", environment_snapshot(environ), 0o600)
     if environ.get(STATUS_DIR_VARIABLE):  # the image sets it; elsewhere the job makes its own
         _give_status_dir(environ[STATUS_DIR_VARIABLE], user)
+    if not once:
+        _install_crontab(config, error, state_dir)
+    # A fresh log each start: tail copies it whole to `docker logs`, which kept the last one.
+    _write(f"{state_dir}/fetch.log", b"", 0o644)
+    return user
+
+
+def _install_crontab(config: Config | None, error: ConfigError | None, state_dir: str) -> None:
     if config is not None:
         crontab = render_crontab(config).encode()
         schedules = installed.Installed.of_config(config)
@@ -135,9 +146,6 @@ def prepare(
         )
     _write(f"{state_dir}/crontab", crontab, 0o644)
     installed.save(schedules, state_dir)
-    # A fresh log each start: tail copies it whole to `docker logs`, which kept the last one.
-    _write(f"{state_dir}/fetch.log", b"", 0o644)
-    return user
 
 
 def _hand_over(output_dir: str, user: JobUser) -> None:

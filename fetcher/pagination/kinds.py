@@ -210,6 +210,13 @@ def kind_of(paginator: Paginator) -> str:
     return paginator.__struct_config__.tag
 
 
+def integer_keys(name: str) -> frozenset[str]:
+    """The keys of the kind called `name` that hold integers (`size`, `max_pages`); none if unknown."""
+    kind = PAGINATORS.get(name)
+    fields = msgspec.structs.fields(kind) if kind is not None else ()
+    return frozenset(info.encode_name for info in fields if int in (get_args(info.type) or (info.type,)))
+
+
 def walk(paginator: Paginator, request: PageRequest, fetch: Callable[[PageRequest], Page]) -> Iterator[Page]:
     """Fetch page after page until the paginator stops.
 

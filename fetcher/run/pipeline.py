@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from fetcher.config import environment
 from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, FetchError, RecordsError
 from fetcher.http.client import Client
@@ -26,6 +27,7 @@ from fetcher.logs import quote
 from fetcher.output.spool import Spool
 from fetcher.output.writers import Streamer, WrittenFile, write_files
 from fetcher.pagination import kinds as pagination
+from fetcher.pagination import signs
 from fetcher.pagination.kinds import Page, PageRequest
 from fetcher.records import flatten as records
 from fetcher.records import schema
@@ -54,7 +56,7 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
     stamp = RunStamp(record.run_id, record.started_at)
     with (
-        Client(source, deadline) as client,
+        Client(source, deadline, in_container=environment.in_container()) as client,
         Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
         Streamer(storage, targets, stamp) as streamer,
     ):
@@ -167,8 +169,10 @@ def _fetch_pages(
     """Walk every page from `request` through the stages, counting them in `record`."""
     source = stages.source
     pages = pagination.walk(source.pagination, request, page_fetcher(client, source))
+    first: Page | None = None
     try:
         for page in pages:
+            first = first or page
             stages.take(page)
             record.pages += 1
             record.records = stages.spool.rows
@@ -187,6 +191,21 @@ def _fetch_pages(
     finally:
         record.attempts, record.retries = client.attempts, client.retries
         record.duplicates_dropped = stages.dedupe.dropped
+    if record.pages == 1 and first is not None and isinstance(source.pagination, pagination.NoPagination):
+        _note_more_pages(source.name, first)
+
+
+def _note_more_pages(name: str, page: Page) -> None:
+    """Warn, in one line, when the one page of a source that does not page looks like the first of several."""
+    sign = signs.more_pages(page)
+    if sign is not None:
+        logger.warning(
+            "event=maybe_more_pages source=%s records=%d reason=%s hint=%s",
+            name,
+            page.record_count,
+            quote(sign.reason),
+            quote(f"the API may have more; if so, set [sources.pagination] {sign.setting}"),
+        )
 
 
 def _describe(

@@ -12,6 +12,7 @@ import time
 from contextlib import closing
 from datetime import UTC, datetime
 
+from fetcher.config import environment
 from fetcher.config.model import Config, Source
 from fetcher.errors import FetcherError
 from fetcher.http.client import Client
@@ -70,7 +71,8 @@ def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
         with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
             cursor = pipeline.load_cursor(storage, source)
     request = source.pagination.first(pipeline.first_request(source, cursor))
-    with Client(source, Deadline.after(source.run_timeout_s)) as client:
+    deadline = Deadline.after(source.run_timeout_s)
+    with Client(source, deadline, in_container=environment.in_container()) as client:
         page = pipeline.page_fetcher(client, source)(request)
     return pipeline.columns(page, source), page.record_count
 

@@ -57,7 +57,7 @@ def test_convert_types_every_field() -> None:
         pytest.param(
             {"name": "a", "cuont": 1},
             "t.cuont",
-            "unknown key; allowed: name, count, ratio, tags, labels, extra",
+            "unknown key; allowed: name, count, ratio, tags, labels, extra; did you mean count?",
             id="unknown-lists-all-but-resolved-fields",
         ),
         pytest.param({}, "t.name", "is required", id="missing"),
@@ -79,6 +79,13 @@ def test_convert_refuses_with_key_value_and_allowed(table: dict[str, Any], key: 
 
     assert caught.value.key == key
     assert str(caught.value) == f"{key}: {words}"
+
+
+def test_convert_unknown_key_far_from_any_suggests_nothing() -> None:
+    with pytest.raises(ConfigError) as caught:
+        convert({"name": "a", "xyzzy": 1}, Example)
+
+    assert str(caught.value) == "xyzzy: unknown key; allowed: name, count, ratio, tags, labels, extra"
 
 
 def test_convert_top_level_keys_have_no_prefix() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fetcher.config import environment
@@ -143,3 +145,21 @@ def test_name_variable_names_the_variable_behind_a_key() -> None:
 
     assert (renamed.key, renamed.problem) == ("FETCH_SCHEDULE", "bad")
     assert environment.name_variable(ConfigError("sources[0].retry", "x")).key == "sources[0].retry"
+
+
+@pytest.mark.parametrize(
+    ("environ", "inside"),
+    [
+        pytest.param({"FETCHER_IN_CONTAINER": "1"}, True, id="the-image-sets-it"),
+        pytest.param({}, False, id="unset"),
+        pytest.param({"FETCHER_IN_CONTAINER": "0"}, False, id="zero"),
+    ],
+)
+def test_in_container_is_what_the_image_says(environ: dict[str, str], inside: bool) -> None:
+    assert environment.in_container(environ) is inside
+
+
+def test_the_image_says_it_is_a_container() -> None:
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+
+    assert f"{environment.IN_CONTAINER}=1" in dockerfile

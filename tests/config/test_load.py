@@ -217,6 +217,95 @@ class TestLocate:
         assert settings.sources[0].auth == Bearer(token_env="FETCH_BEARER_TOKEN")
 
 
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        pytest.param(
+            {
+                "FETCH_PAGINATION": "page",
+                "FETCH_PAGINATION_SIZE_PARAM": "per_page",
+                "FETCH_PAGINATION_SIZE": "100",
+            },
+            PageNumber(size_param="per_page", size=100),
+            id="page",
+        ),
+        pytest.param(
+            {
+                "FETCH_PAGINATION": "offset",
+                "FETCH_PAGINATION_LIMIT": "50",
+                "FETCH_PAGINATION_TOTAL_PATH": "meta.total",
+            },
+            Offset(limit=50, total_path="meta.total"),
+            id="offset",
+        ),
+        pytest.param(
+            {
+                "FETCH_PAGINATION": "cursor",
+                "FETCH_PAGINATION_CURSOR_PATH": "next_cursor",
+                "FETCH_PAGINATION_CURSOR_PARAM": "1",  # a name, never a number
+            },
+            Cursor(cursor_path="next_cursor", cursor_param="1"),
+            id="cursor",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "link", "FETCH_PAGINATION_MAX_PAGES": "20"}, Link(max_pages=20), id="link"
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "next_url", "FETCH_PAGINATION_NEXT_PATH": "links.next"},
+            NextUrl(next_path="links.next"),
+            id="next_url",
+        ),
+    ],
+)
+def test_load_environment_pages_by_fetch_pagination(variables: dict[str, str], expected: object) -> None:
+    settings = config.load(None, {"FETCH_URL": "http://h/x", **variables})
+
+    assert settings.sources[0].pagination == expected
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        pytest.param(
+            {"FETCH_PAGINATION_SIZE": "100"},
+            "FETCH_PAGINATION: is required with FETCH_PAGINATION_SIZE; "
+            "one of: none, page, offset, cursor, link, next_url",
+            id="keys-without-the-kind",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "pages"},
+            'FETCH_PAGINATION: "pages" is not one of: none, page, offset, cursor, link, next_url',
+            id="unknown-kind",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "offset", "FETCH_PAGINATION_LIMIT": "many"},
+            'FETCH_PAGINATION_LIMIT: "many" is not an integer',
+            id="not-a-number",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "page", "FETCH_PAGINATION_SIZE": "0"},
+            "FETCH_PAGINATION_SIZE: 0 must be greater than 0",
+            id="checked-by-the-kind",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "cursor", "FETCH_PAGINATION_CURSOR_PARAM": "c"},
+            'FETCH_PAGINATION_CURSOR_PATH: is required for type = "cursor"',
+            id="missing-key",
+        ),
+        pytest.param(
+            {"FETCH_PAGINATION": "page", "FETCH_PAGINATION_SISE": "10"},
+            'FETCH_PAGINATION_SISE: unknown key with type = "page"; allowed: type, param, start, size_param, '
+            "size, max_pages; did you mean size?",
+            id="misspelt-key",
+        ),
+    ],
+)
+def test_load_environment_pagination_errors_name_the_variable(
+    variables: dict[str, str], message: str
+) -> None:
+    assert str(_error(None, {"FETCH_URL": "http://h/x", **variables})) == message
+
+
 def _error(path: Path | None, env: dict[str, str] | None = None) -> ConfigError:
     with pytest.raises(ConfigError) as caught:
         config.load(str(path) if path else None, env or {})
@@ -226,6 +315,51 @@ def _error(path: Path | None, env: dict[str, str] | None = None) -> ConfigError:
 
 
 SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
+
+
+TABLES = (
+    "tables: [sources.retry], [sources.pagination], [sources.auth], [sources.incremental], "
+    "[sources.notify], [sources.guards]"
+)
+TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            SOURCE + '[sources.paginaton]\ntype = "page"\n',
+            "sources[0].paginaton: unknown key; allowed: name, url, method, params, headers, body, "
+            "records, format, formats, schedule, timeout_s, run_timeout_s, max_response_mb, retry, "
+            "pagination, auth, incremental, notify, guards, flatten_separator, column_names, "
+            "infer_types, columns, exclude; tables: [guards.actions]; did you mean pagination?",
+            id="misspelt-section",
+        ),
+        pytest.param(
+            SOURCE + '[source.auth]\ntype = "bearer"\n',
+            f"source: unknown key; allowed: {TOP}; {TABLES}; did you mean sources?",
+            id="misspelt-parent",
+        ),
+        pytest.param(
+            SOURCE + '[pagination]\ntype = "page"\n',
+            f"pagination: unknown key; allowed: {TOP}; {TABLES}; did you mean [sources.pagination]?",
+            id="section-at-the-top",
+        ),
+        pytest.param(
+            SOURCE + '[sources.incremental]\ncursor_feild = "id"\nparam = "since"\n',
+            "sources[0].incremental.cursor_feild: unknown key; allowed: cursor_field, param, initial, "
+            "primary_key; did you mean cursor_field?",
+            id="misspelt-key-in-a-section",
+        ),
+    ],
+)
+def test_unknown_key_lists_every_key_and_table_and_the_closest(
+    text: str, message: str, write_config: Callable[[str], Path]
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(write_config(text)), {})
+
+    assert str(caught.value) == message
 
 
 class TestErrors:

@@ -83,3 +83,21 @@ def test_local_zone_unknown_tz_falls_back_to_utc(monkeypatch: pytest.MonkeyPatch
 def test_next_after_naive_moment_raises() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         schedule.next_after("0 * * * *", datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        pytest.param("61 * * * *", "bad minute '61'; allowed: 0-59", id="minute"),
+        pytest.param("0 25 * * *", "bad hour '25'; allowed: 0-23", id="hour"),
+        pytest.param("0 0 32 * *", "bad day of month '32'; allowed: 1-31", id="day-of-month"),
+        pytest.param("0 0 * 13 *", "bad month '13'; allowed: 1-12 or jan-dec", id="month"),
+        pytest.param("0 0 * * 8", "bad day of week '8'; allowed: 0-7 or sun-sat", id="day-of-week"),
+        pytest.param("0 0 L * *", "bad day of month field 'L'; allowed: 1-31, *, lists", id="syntax"),
+    ],
+)
+def test_validate_out_of_range_names_the_allowed_range(expression: str, message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        schedule.validate(expression)
+
+    assert str(caught.value).startswith(message)

@@ -3,6 +3,8 @@
 Every test here is marked `docker`. Without an engine they are skipped with the reason, unless
 FETCHER_REQUIRE_DOCKER=1, when a missing engine fails them. Containers use `--network host` (they
 reach test servers on 127.0.0.1) and are named `fetcher-test-<random>`; only those are removed.
+The images the session builds (the runtime image, and the test stage's `-py313` one) are removed
+when it ends, unless FETCHER_KEEP_TEST_IMAGES=1 keeps them for a quicker next session.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests import polling
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("FETCHER_TEST_IMAGE", "fetcher:test")
+_BUILT: list[str] = []  # the images this session built, removed when it ends
 JOB = "run-job"  # the fetch job, as cron and `make run-once` run it (docker/run-job)
 
 
@@ -40,9 +43,19 @@ def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.C
 wait_for = functools.partial(polling.wait_for, interval_s=0.2)
 
 
+def build_image(tag: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Build the repository's Dockerfile as `tag` (`args`: --target ...), to be removed at the end."""
+    result = docker(
+        "build", "--network", "host", "-q", *args, "-t", tag, str(REPO), check=False, timeout=1200
+    )
+    if result.returncode == 0:
+        _BUILT.append(tag)
+    return result
+
+
 @pytest.fixture(scope="session")
-def image() -> str:
-    """Build the image once per session (cached layers make it quick after the first time)."""
+def image() -> Iterator[str]:
+    """Build the runtime image once per session; remove every image the session built at its end."""
     try:
         answered = docker("info", "--format", "{{.ServerVersion}}", check=False, timeout=20).returncode == 0
     except (FileNotFoundError, subprocess.TimeoutExpired):
@@ -52,9 +65,12 @@ def image() -> str:
         if os.environ.get("FETCHER_REQUIRE_DOCKER") == "1":
             pytest.fail(f"FETCHER_REQUIRE_DOCKER=1 but {reason}")
         pytest.skip(reason)
-    build = docker("build", "--network", "host", "-q", "-t", IMAGE, str(REPO), check=False, timeout=1200)
+    build = build_image(IMAGE, "--target", "runtime")
     assert build.returncode == 0, build.stderr
-    return IMAGE
+    yield IMAGE
+    if os.environ.get("FETCHER_KEEP_TEST_IMAGES") != "1":
+        for tag in reversed(_BUILT):
+            docker("image", "rm", tag, check=False)
 
 
 class Containers:

@@ -6,6 +6,7 @@ cron start together in one fixture, so the suite waits for one cron minute, not 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -24,6 +25,7 @@ from tests.container.conftest import (
     JOB,
     REPO,
     Containers,
+    build_image,
     data_files,
     docker,
     run_records,
@@ -732,19 +734,7 @@ def test_log_file_is_capped(containers: Containers, out_dir: Path, api: ApiServe
 def test_suite_passes_on_the_images_python(image: str) -> None:
     """The image's Python (Debian trixie's 3.13) passes the same suite as the host's."""
     tag = f"{image}-py313"
-    build = docker(
-        "build",
-        "--network",
-        "host",
-        "-q",
-        "--target",
-        "test",
-        "-t",
-        tag,
-        str(REPO),
-        check=False,
-        timeout=1200,
-    )
+    build = build_image(tag, "--target", "test")
     assert build.returncode == 0, build.stderr
     name = f"fetcher-test-py313-{uuid.uuid4().hex[:8]}"
 
@@ -803,6 +793,35 @@ class TestOnce:
             )
 
         assert result.returncode == code, result.stderr
+
+    def test_once_without_a_configuration_says_so_and_nothing_of_a_crontab(
+        self, image: str, out_dir: Path
+    ) -> None:
+        """A throwaway `make run-once` with no fetcher.toml: one error, and no cron in sight."""
+        result = docker("run", "--rm", "--network", "none", *mounts(out_dir), image, "once", check=False)
+
+        assert result.returncode == 2, result.stderr
+        assert "no configuration" in result.stderr
+        assert "crontab" not in result.stderr
+
+    def test_once_refused_on_its_own_loopback_says_how_to_reach_the_host(
+        self, image: str, out_dir: Path, tmp_path: Path
+    ) -> None:
+        config = tmp_path / "c.toml"
+        config.write_text(
+            '[[sources]]\nname = "local"\nurl = "http://127.0.0.1:9/x"\n[sources.retry]\nmax_attempts = 1\n'
+        )
+
+        result = docker(
+            "run", "--rm", "--network", "none", *mounts(out_dir, config), image, "once", check=False
+        )
+
+        assert result.returncode == 1, result.stderr
+        assert "connection failed" in result.stderr
+        assert (
+            "127.0.0.1 is the container itself: to reach the host's API, run with --network host"
+            in result.stderr
+        )
 
     def test_once_like_a_cronjob_non_root_read_only_into_s3(
         self, image: str, moto_endpoint: str, bucket: tuple[object, str], api: ApiServer, tmp_path: Path
@@ -871,5 +890,12 @@ def test_make_demo_fetches_the_bundled_api_and_previews_the_files(image: str, tm
         assert "demo-orders: 240 row(s), 9 column(s)" in demo.stdout and "customer__city" in demo.stdout
         assert docker("inspect", "-f", "{{.State.Running}}", f"{container}-demo").stdout.strip() == "true"
         assert {path.suffix for path in out.glob("demo-orders/fetch_date=*/*")} == {".csv", ".parquet"}
+        api_health = functools.partial(
+            docker, "inspect", "-f", "{{.State.Health.Status}}", f"{container}-demo-api"
+        )
+        assert wait_for(
+            lambda: api_health().stdout.strip() != "starting", 90, "the demo API's health check", interval_s=1
+        )
+        assert api_health().stdout.strip() == "healthy"  # its own check, not `fetcher health`
     finally:
         _make("demo-stop", CONTAINER=container)

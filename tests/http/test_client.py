@@ -78,12 +78,67 @@ def test_get_gives_up_after_max_attempts_naming_status_and_attempts() -> None:
 def test_get_client_error_fails_at_once_with_hint(status: int, hint: str) -> None:
     responses.get(URL, status=status, body='{"message": "nope"}')
 
-    with _client() as client, pytest.raises(FetchError) as caught:
+    with _client(auth=Bearer(token_env="T", secret="tok-1")) as client, pytest.raises(FetchError) as caught:
         client.get(PageRequest(URL))
 
     assert len(responses.calls) == 1
     assert caught.value.status == status
     assert hint in str(caught.value) and "nope" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"),
+    [
+        (401, "the API wants credentials and none are configured; add [sources.auth]"),
+        (403, "the API refuses anonymous requests; add [sources.auth]"),
+        (404, "no such URL"),
+    ],
+)
+@responses.activate
+def test_get_client_error_without_auth_says_to_add_it(status: int, hint: str) -> None:
+    responses.get(URL, status=status)
+
+    with _client() as client, pytest.raises(FetchError) as caught:
+        client.get(PageRequest(URL))
+
+    assert hint in str(caught.value)
+    assert "check [sources.auth]" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "in_container", "hinted"),
+    [
+        pytest.param("http://127.0.0.1:{port}/", True, True, id="ipv4-loopback"),
+        pytest.param("http://localhost:{port}/", True, True, id="localhost"),
+        pytest.param("http://[::1]:{port}/", True, True, id="ipv6-loopback"),
+        pytest.param("http://127.0.0.1:{port}/", False, False, id="outside-a-container"),
+        pytest.param("http://192.0.2.1:{port}/", True, False, id="another-host"),
+    ],
+)
+def test_get_refused_connection_to_loopback_in_a_container_says_how_to_reach_the_host(
+    url: str, in_container: bool, hinted: bool, no_retry_sleep: list[float]
+) -> None:
+    """A real refused connection (a port nobody listens on); another host only fails to connect."""
+    import socket
+
+    with socket.socket() as probe:  # a free port, closed again: connecting to it is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = url.format(port=port)
+    source = Source(name="api", url=target, timeout_s=0.5, retry=Retry(max_attempts=2, max_wait_s=0))
+
+    with (
+        Client(source, Deadline.after(30), in_container=in_container) as client,
+        pytest.raises(FetchError) as caught,
+    ):
+        client.get(PageRequest(target))
+
+    message = str(caught.value)
+    assert "connection failed" in message or "timed out" in message
+    hint = "127.0.0.1 is the container itself: to reach the host's API, run with --network host"
+    assert (hint in message) is hinted
+    if hinted:
+        assert "make run RUN_FLAGS=--network=host" in message and "(gave up after 2 attempts)" in message
 
 
 @responses.activate(registry=registries.OrderedRegistry)

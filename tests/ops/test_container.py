@@ -137,6 +137,20 @@ class TestPrepare:
         (line,) = [record.getMessage() for record in caplog.records]
         assert line.startswith('event=config_error error="sources[0].url: bad"')
 
+    def test_prepare_once_writes_no_crontab_and_leaves_a_bad_config_to_the_run(
+        self, out: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        state = tmp_path / "s"
+        error = ConfigError("FETCH_URL", "no configuration")
+
+        container.prepare(
+            None, error, startup({}), {"A": "1"}, state_dir=str(state), output_dir=str(out), once=True
+        )
+
+        assert sorted(path.name for path in state.iterdir()) == ["env", "fetch.log", "runas"]
+        assert (state / "env").read_bytes() == b"A=1\0"
+        assert "crontab" not in caplog.text and "config_error" not in caplog.text
+
     def test_prepare_hands_root_owned_out_to_image_user(
         self, tmp_path: Path, write_config: Callable[[str], Path], caplog: pytest.LogCaptureFixture
     ) -> None:

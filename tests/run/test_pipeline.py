@@ -118,6 +118,44 @@ class TestFetchAndWrite:
         ]
         assert list((tmp_path / "scratch").iterdir()) == [], "the spool is removed"
 
+    @responses.activate
+    def test_one_full_page_without_pagination_warns_that_the_api_may_have_more(
+        self, source_from: Callable[[str], Source], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        responses.get(URL, json={"data": [{"id": n} for n in range(100)]})
+
+        _, record = _run(tmp_path, source_from())
+
+        assert (record.pages, record.records) == (1, 100)
+        (line,) = [r.getMessage() for r in caplog.records if "maybe_more_pages" in r.getMessage()]
+        assert line.startswith(
+            'event=maybe_more_pages source=api records=100 reason="100 records is a typical'
+        )
+        assert "set [sources.pagination] type = " in line
+
+    @pytest.mark.parametrize(
+        ("extra", "served"),
+        [
+            pytest.param("", [[{"id": 1}, {"id": 2}, {"id": 3}]], id="an-ordinary-response"),
+            pytest.param(PAGED, [[{"id": n} for n in range(100)]], id="paged"),
+        ],
+    )
+    @responses.activate(registry=registries.OrderedRegistry)
+    def test_no_warning_for_an_ordinary_response_or_a_paged_source(
+        self,
+        source_from: Callable[[str], Source],
+        tmp_path: Path,
+        caplog: pytest.LogCaptureFixture,
+        extra: str,
+        served: list[list[dict[str, Any]]],
+    ) -> None:
+        _pages(*served)
+
+        _, record = _run(tmp_path, source_from(extra))
+
+        assert record.records == len(served[0])
+        assert "maybe_more_pages" not in caplog.text
+
     @responses.activate(registry=registries.OrderedRegistry)
     def test_widened_schema_rewrites_files_and_cursor_from_the_spool(
         self, source_from: Callable[[str], Source], tmp_path: Path
