@@ -15,7 +15,8 @@ import msgspec
 
 from fetcher.config import environment
 from fetcher.config.convert import convert, show
-from fetcher.config.model import DEFAULT_OUTPUT_DIR, DEFAULT_REPORT_RUNS, Config, Metrics, Notify, Source
+from fetcher.config.model import DEFAULT_OUTPUT_DIR, DEFAULT_REPORT_RUNS, Config, Source
+from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
 from fetcher.storage import is_remote
 

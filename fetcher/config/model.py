@@ -9,14 +9,15 @@ pagination and auth kinds check their own settings (fetcher.pagination.kinds, fe
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 import msgspec
 
-from fetcher import redact
 from fetcher.config import schedule
+from fetcher.config.checks import check_choice, check_positive, check_url
 from fetcher.config.convert import show
+from fetcher.config.guards import Guards
+from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
 from fetcher.output.formats import FORMATS
@@ -28,7 +29,6 @@ DEFAULT_OUTPUT_DIR = "/out"
 DEFAULT_REPORT_RUNS = 30
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METHODS = ("GET", "POST")
-NOTIFY_EVENTS = ("failure", "recovery", "success")
 
 
 class Retry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -38,7 +38,7 @@ class Retry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_wait_s: float = 60.0
 
     def check(self, where: str) -> None:
-        _check_positive(self.max_attempts, f"{where}.max_attempts")
+        check_positive(self.max_attempts, f"{where}.max_attempts")
         if self.max_wait_s < 0:
             raise ConfigError(f"{where}.max_wait_s", f"{self.max_wait_s} must be 0 or more")
 
@@ -55,133 +55,6 @@ class Incremental(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         for key, value in (("cursor_field", self.cursor_field), ("param", self.param)):
             if not value:
                 raise ConfigError(f"{where}.{key}", "must not be empty")
-
-
-class Notify(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """`[notify]` and `[sources.notify]`: where a run's notifications go, and on which events.
-
-    Each receiver's URL is a secret: the configuration names the variable (`*_url_env`) or the
-    file (`*_url_file`) that holds it, and fetcher.config.secrets reads it into the `*_url` field
-    (never a key; `repr` hides it). A source's table is laid over the global one (`over`).
-    Unset `on` and `timeout_s` mean the global value, else the defaults.
-    """
-
-    webhook_url_env: str | None = None
-    webhook_url_file: str | None = None
-    slack_webhook_url_env: str | None = None
-    slack_webhook_url_file: str | None = None
-    healthchecks_url_env: str | None = None
-    healthchecks_url_file: str | None = None
-    on: tuple[str, ...] | None = None
-    timeout_s: float | None = None
-    webhook_url: str = ""
-    slack_webhook_url: str = ""
-    healthchecks_url: str = ""
-
-    URL_KEYS: ClassVar[tuple[str, ...]] = ("webhook_url", "slack_webhook_url", "healthchecks_url")
-    resolved_fields: ClassVar[tuple[str, ...]] = URL_KEYS
-    DEFAULT_ON: ClassVar[tuple[str, ...]] = ("failure", "recovery")
-    DEFAULT_TIMEOUT_S: ClassVar[float] = 5.0
-
-    @property
-    def events(self) -> tuple[str, ...]:
-        """The events that notify the webhook and Slack: `on`, else failure and recovery."""
-        return self.DEFAULT_ON if self.on is None else self.on
-
-    @property
-    def timeout(self) -> float:
-        return self.DEFAULT_TIMEOUT_S if self.timeout_s is None else self.timeout_s
-
-    def variable(self, key: str) -> str | None:
-        """The environment variable that holds the URL `key` (`webhook_url`), if it is read from one."""
-        return getattr(self, f"{key}_env")
-
-    def file(self, key: str) -> str | None:
-        """The file that holds the URL `key`, if it is read from one."""
-        return getattr(self, f"{key}_file")
-
-    def check(self, where: str) -> None:
-        """Raise ConfigError naming the key under `where` unless the settings make sense."""
-        for key in self.URL_KEYS:
-            if self.variable(key) is not None and self.file(key) is not None:
-                raise ConfigError(f"{where}.{key}_env", f"set {key}_env or {key}_file, not both")
-        for event in self.on or ():
-            _check_choice(event, NOTIFY_EVENTS, f"{where}.on")
-        if self.on is not None and len(set(self.on)) != len(self.on):
-            raise ConfigError(f"{where}.on", f"{show(list(self.on))} names an event twice")
-        if self.timeout_s is not None:
-            _check_positive(self.timeout_s, f"{where}.timeout_s")
-
-    def over(self, base: Notify) -> Notify:
-        """This table laid over `base`: each receiver it names replaces base's; `on`, `timeout_s` if set."""
-        changes: dict[str, Any] = {}
-        for key in self.URL_KEYS:
-            if self.variable(key) is None and self.file(key) is None:
-                for name in (f"{key}_env", f"{key}_file", key):
-                    changes[name] = getattr(base, name)
-        for name in ("on", "timeout_s"):
-            if getattr(self, name) is None:
-                changes[name] = getattr(base, name)
-        return msgspec.structs.replace(self, **changes)
-
-    def __repr__(self) -> str:
-        shown = (
-            f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name not in self.URL_KEYS
-        )
-        return f"{type(self).__name__}({', '.join(shown)})"
-
-
-class Metrics(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """`[metrics]`: the node_exporter textfile-collector directory each run writes its metrics to."""
-
-    textfile_dir: str | None = None
-
-    def check(self, where: str) -> None:
-        if self.textfile_dir is not None and (not self.textfile_dir or "://" in self.textfile_dir):
-            raise ConfigError(f"{where}.textfile_dir", f"{show(self.textfile_dir)} is not a local directory")
-
-
-Action = Literal["warn", "fail"]
-GUARD_NAMES = ("min_records", "max_drop_pct", "stale_cursor_runs")
-
-
-class GuardActions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """`[sources.guards.actions]`: a guard's own action, where it differs from the guards' `action`."""
-
-    min_records: Action | None = None
-    max_drop_pct: Action | None = None
-    stale_cursor_runs: Action | None = None
-
-
-class Guards(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """`[sources.guards]`: checks of a run's data, made after the fetch and before anything is published.
-
-    Each guard is off until its threshold is set. A tripped guard with action `fail` fails the run
-    (nothing published, state not advanced); with `warn` it is logged and kept in the run record.
-    """
-
-    min_records: int | None = None
-    max_drop_pct: float | None = None
-    history_runs: int = 7
-    stale_cursor_runs: int | None = None
-    action: Action = "fail"
-    actions: GuardActions = GuardActions()
-
-    def action_of(self, guard: str) -> Action:
-        """What tripping `guard` (one of GUARD_NAMES) does: its own action, else the guards' `action`."""
-        action: Action | None = getattr(self.actions, guard)
-        return action or self.action
-
-    def check(self, where: str) -> None:
-        if self.min_records is not None:
-            _check_positive(self.min_records, f"{where}.min_records")
-        if self.max_drop_pct is not None and not 0 < self.max_drop_pct < 100:
-            raise ConfigError(
-                f"{where}.max_drop_pct", f"{self.max_drop_pct} must be greater than 0 and less than 100"
-            )
-        _check_positive(self.history_runs, f"{where}.history_runs")
-        if self.stale_cursor_runs is not None:
-            _check_positive(self.stale_cursor_runs, f"{where}.stale_cursor_runs")
 
 
 class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -235,12 +108,12 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"{show(self.name)} is not allowed; use 1-64 of a-z, 0-9, _ and -, "
                 "starting with a letter or digit",
             )
-        _check_url(self.url, f"{where}.url")
-        _check_choice(self.method, METHODS, f"{where}.method")
+        check_url(self.url, f"{where}.url")
+        check_choice(self.method, METHODS, f"{where}.method")
         if self.body is not None and self.method != "POST":
             raise ConfigError(f"{where}.body", 'a body is sent only with method = "POST"')
         for fmt in self.formats:
-            _check_choice(fmt, tuple(FORMATS), f"{where}.formats")
+            check_choice(fmt, tuple(FORMATS), f"{where}.formats")
         if not self.formats or len(set(self.formats)) != len(self.formats):
             raise ConfigError(
                 f"{where}.formats",
@@ -257,7 +130,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             ("run_timeout_s", self.run_timeout_s),
             ("max_response_mb", self.max_response_mb),
         ):
-            _check_positive(value, f"{where}.{key}")
+            check_positive(value, f"{where}.{key}")
         self.rules.check(where)
         self.retry.check(f"{where}.retry")
         self.pagination.check(f"{where}.pagination")
@@ -306,10 +179,10 @@ class Config(msgspec.Struct, frozen=True):
             shown = f"{show(self.output_dir)} " if self.output_dir else ""
             raise ConfigError("output_dir", f"{shown}{exc}") from None
         if self.s3_endpoint_url:
-            _check_url(self.s3_endpoint_url, "s3_endpoint_url")
+            check_url(self.s3_endpoint_url, "s3_endpoint_url")
         self.notify.check("notify")
         self.metrics.check("metrics")
-        _check_positive(self.report_runs, "report_runs")
+        check_positive(self.report_runs, "report_runs")
         for index, source in enumerate(self.sources):
             source.check(f"sources[{index}]")
         names = [source.name for source in self.sources]
@@ -330,21 +203,3 @@ class Config(msgspec.Struct, frozen=True):
                 return (source,)
         names = ", ".join(source.name for source in self.sources)
         raise ConfigError(key, f"{show(name)} is not a configured source; have: {names}")
-
-
-def _check_url(url: str, key: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(key, f"{show(redact.redact(url))} is not an http:// or https:// URL")
-    if parts.password is not None:
-        raise ConfigError(key, "credentials in the URL are not allowed (value redacted); use [sources.auth]")
-
-
-def _check_choice(value: str, allowed: tuple[str, ...], key: str) -> None:
-    if value not in allowed:
-        raise ConfigError(key, f"{show(value)} is not one of: {', '.join(allowed)}")
-
-
-def _check_positive(value: float, key: str) -> None:
-    if value <= 0:
-        raise ConfigError(key, f"{value} must be greater than 0")

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 import msgspec
 
 from fetcher.config import environment
-from fetcher.config.model import Config, Notify
+from fetcher.config.model import Config
+from fetcher.config.signals import Notify
 from fetcher.errors import ConfigError
 
 

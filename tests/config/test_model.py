@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from fetcher.config.guards import GUARD_NAMES
 from fetcher.config.load import load
-from fetcher.config.model import GUARD_NAMES, Config, Metrics, Notify, Source
+from fetcher.config.model import Config, Source
+from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import EXIT_CONFIG, ConfigError
 from fetcher.http.auth import Bearer
 from fetcher.records.rules import ColumnRules

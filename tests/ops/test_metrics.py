@@ -11,7 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fetcher import cli
-from fetcher.config.model import Config, Metrics, Source
+from fetcher.config.model import Config, Source
+from fetcher.config.signals import Metrics
 from fetcher.errors import EXIT_FAILED, EXIT_OK
 from fetcher.ops import metrics
 from fetcher.ops.outcomes import Outcome

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from fetcher import cli
+from fetcher.config.guards import Guards
 from fetcher.config.load import load
-from fetcher.config.model import Config, Guards, Incremental, Source
+from fetcher.config.model import Config, Incremental, Source
 from fetcher.errors import EXIT_FAILED, EXIT_OK, GuardError
 from fetcher.ops import outcomes
 from fetcher.run import guards, history, runner

@@ -1,0 +1,45 @@
+"""The program's edge: the configuration loaded once, its secrets read and registered for redaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fetcher.config.model import Config
+
+
+def configuration(path: str | None, environ: Mapping[str, str]) -> Config:
+    """Load the configuration, read its secrets and register them for redaction: the program's edge.
+
+    Every command goes through here, so a missing secret fails each one as a configuration error.
+    """
+    from fetcher.config import load, secrets
+
+    config = secrets.resolve(load.load(path, environ), environ)
+    _register_secrets(config)
+    return config
+
+
+def _register_secrets(config: Config) -> None:
+    """Redact every secret from now on, with Basic auth's encoded form and an API key's parameter.
+
+    A notification URL is redacted whole and by its path and query too, the token that errors
+    such as requests' "Max retries exceeded with url: /hook/..." show without the host.
+    """
+    from urllib.parse import urlsplit
+
+    from fetcher import redact
+    from fetcher.http.auth import ApiKey, Basic
+
+    for auth in (source.auth for source in config.sources if source.auth is not None):
+        redact.register_secret(auth.secret, username=auth.username if isinstance(auth, Basic) else None)
+        if isinstance(auth, ApiKey) and auth.query:
+            redact.register_param(auth.query)
+    for notify in (config.notify, *(source.notify for source in config.sources if source.notify)):
+        for url in filter(None, (getattr(notify, key) for key in notify.URL_KEYS)):
+            redact.register_secret(url)
+            parts = urlsplit(url)
+            token = parts.path + (f"?{parts.query}" if parts.query else "")
+            if token.strip("/"):
+                redact.register_secret(token)

@@ -1,0 +1,95 @@
+"""The command line's options: one parser, the options every command shares, and each command's own."""
+
+from __future__ import annotations
+
+import argparse
+
+from fetcher.cli import commands
+from fetcher.config import environment
+from fetcher.version import __version__
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="TOML configuration (default: $FETCHER_CONFIG, else /etc/fetcher/fetcher.toml, "
+        "else FETCH_* variables)",
+    )
+    common.add_argument(
+        "--log-level",
+        choices=environment.LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help="log level (default: $FETCHER_LOG_LEVEL, else INFO)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="fetcher",
+        description="Fetch HTTP JSON APIs into timestamped Parquet and CSV files.",
+        epilog="Exit codes: 0 ok, 1 fetch failed, 2 configuration error, 75 skipped (source "
+        "locked by a run in progress), 143 stopped by SIGTERM.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
+    parser.set_defaults(handler=commands.run, source=None, missed=False)
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = subcommands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
+    run.add_argument("--source", metavar="NAME", help="run only this source")
+    run.add_argument(
+        "--missed",
+        action="store_true",
+        help="run only sources whose last success is older than their schedule's interval",
+    )
+    run.set_defaults(handler=commands.run)
+
+    validate = subcommands.add_parser("validate", parents=[common], help="check the configuration")
+    validate.add_argument(
+        "--probe", action="store_true", help="also fetch each source's first page and show its columns"
+    )
+    validate.set_defaults(handler=commands.validate)
+
+    status = subcommands.add_parser(
+        "status", parents=[common], help="show each source's last run, its error, last success and next run"
+    )
+    status.set_defaults(handler=commands.status)
+
+    report = subcommands.add_parser(
+        "report", parents=[common], help="write the run report: one HTML page of every source's last runs"
+    )
+    report.add_argument(
+        "--runs", type=_positive, metavar="N", help="runs charted per source (default: report_runs, else 30)"
+    )
+    report.set_defaults(handler=commands.report)
+
+    show = subcommands.add_parser(
+        "show", parents=[common], help="print a source's landed columns, their types, and its first rows"
+    )
+    show.add_argument("name", metavar="SOURCE", help="the source to show")
+    show.add_argument("--limit", type=int, default=10, metavar="N", help="rows to preview (default 10)")
+    show.add_argument("--latest", action="store_true", help="only the newest snapshot, as fetcher.read")
+    show.set_defaults(handler=commands.show)
+
+    health = subcommands.add_parser(
+        "health", parents=[common], help="exit 0 if cron runs and every source is fresh, else 1"
+    )
+    health.set_defaults(handler=commands.health)
+
+    prepare = subcommands.add_parser(
+        "prepare",
+        parents=[common],
+        help="(container start-up, as root) write the crontab, job user and environment",
+    )
+    prepare.add_argument(
+        "--once", action="store_true", help="for a one-off run: no crontab; the run reports a bad config"
+    )
+    prepare.set_defaults(handler=commands.prepare)
+    return parser
