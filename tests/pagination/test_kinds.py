@@ -1,4 +1,4 @@
-"""Pagination: every kind's next request, its stop rule, and the traps walk() refuses."""
+"""Pagination kinds: every kind's next request, its stop rules and the checks of its settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fetcher.errors import ConfigError, PaginationError, RecordsError
+from fetcher.errors import ConfigError, RecordsError
 from fetcher.pagination.kinds import (
     PAGINATORS,
     Cursor,
@@ -16,13 +16,12 @@ from fetcher.pagination.kinds import (
     NextUrl,
     NoPagination,
     Offset,
-    Page,
     PageNumber,
-    PageRequest,
     Paginator,
     kind_of,
-    walk,
 )
+from fetcher.pagination.pages import Page, PageRequest
+from fetcher.pagination.walk import walk
 
 BASE = PageRequest("https://api.example.com/items", {"q": "x"})
 
@@ -161,52 +160,3 @@ class TestCheck:
     )
     def test_kind_accepts_sound_settings(self, paginator: Paginator) -> None:
         paginator.check("p")
-
-
-class TestTraps:
-    def test_walk_repeating_cursor_fails_before_max_pages(self) -> None:
-        with pytest.raises(
-            PaginationError, match=r"pagination loops: page 3 would request .*after=same&q=x again"
-        ):
-            _walk(
-                Cursor(cursor_path="next", cursor_param="after", max_pages=1000),
-                lambda r: _page(r, {"next": "same"}, 1),
-            )
-
-    def test_walk_next_url_pointing_at_itself_fails(self) -> None:
-        with pytest.raises(
-            PaginationError, match=r"page 2 would request https://api.example.com/items\?q=x again"
-        ):
-            _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": r.full_url}, 1))
-
-    def test_walk_identical_pages_fail(self) -> None:
-        def serve(request: PageRequest) -> Page:
-            return Page(request, request.full_url, {}, {}, [{"n": 1}], b'{"data":[{"n":1}]}')
-
-        with pytest.raises(PaginationError, match=r"page 2 .* repeats page 1 exactly"):
-            _walk(PageNumber(), serve)
-
-    def test_walk_more_pages_than_max_pages_fails(self) -> None:
-        served: list[str] = []
-
-        def serve(request: PageRequest) -> Page:
-            served.append(request.params["page"])
-            return _page(request, {"page": request.params["page"]}, 1)
-
-        with pytest.raises(PaginationError, match="more pages remain after max_pages=3"):
-            _walk(PageNumber(max_pages=3), serve)
-        assert served == ["1", "2", "3"]
-
-    def test_walk_exactly_max_pages_succeeds(self) -> None:
-        requests = _walk(
-            PageNumber(max_pages=3),
-            lambda r: _page(r, {"p": r.params["page"]}, 0 if r.params["page"] == "3" else 1),
-        )
-
-        assert len(requests) == 3
-
-    def test_walk_error_redacts_secret_params(self) -> None:
-        with pytest.raises(PaginationError) as caught:
-            _walk(Cursor(cursor_path="next", cursor_param="token"), lambda r: _page(r, {"next": "abc"}, 1))
-
-        assert "token=***" in str(caught.value) and "abc" not in str(caught.value)
