@@ -7,6 +7,7 @@ import pytest
 from fetcher.errors import FetchError, PaginationError
 from fetcher.pagination.kinds import Cursor, NextUrl, Offset, PageNumber
 from fetcher.pagination.pages import Page, PageRequest
+from fetcher.pagination.walk import walk
 from tests.pagination.test_kinds import _page, _walk
 
 
@@ -57,3 +58,63 @@ class TestTraps:
             _walk(Cursor(cursor_path="next", cursor_param="token"), lambda r: _page(r, {"next": "abc"}, 1))
 
         assert "token=***" in str(caught.value) and "abc" not in str(caught.value)
+
+
+def _not_found(request: PageRequest) -> FetchError:
+    return FetchError(request.full_url, "HTTP 404 Not Found: no such URL", status=404)
+
+
+class TestStopSignals:
+    def test_stop_on_status_after_the_first_page_ends_paging(self) -> None:
+        def serve(request: PageRequest) -> Page:
+            if request.params["page"] == "3":
+                raise _not_found(request)
+            return _page(request, {}, 5)
+
+        requests = _walk(PageNumber(stop_on_status=(404,)), serve)
+
+        assert [r.params["page"] for r in requests] == ["1", "2"]
+
+    def test_stop_on_status_on_the_first_page_still_fails(self) -> None:
+        def serve(request: PageRequest) -> Page:
+            raise _not_found(request)
+
+        with pytest.raises(FetchError, match="HTTP 404"):
+            _walk(Offset(stop_on_status=(404,)), serve)
+
+    def test_status_not_listed_still_fails(self) -> None:
+        def serve(request: PageRequest) -> Page:
+            if request.params["page"] == "2":
+                raise FetchError(request.full_url, "HTTP 400 Bad Request", status=400)
+            return _page(request, {}, 5)
+
+        with pytest.raises(FetchError, match="HTTP 400"):
+            _walk(PageNumber(stop_on_status=(404,)), serve)
+
+    def test_repeated_page_stop_ends_without_the_repeat(self) -> None:
+        def serve(request: PageRequest) -> Page:
+            last = min(
+                int(request.params["page"]), 2
+            )  # json-server 1.0 answers past the end with the last page
+            return Page(request, request.full_url, {}, {}, [{"n": last}], f'{{"n":{last}}}'.encode())
+
+        pages = list(
+            walk(PageNumber(repeated_page="stop"), PageRequest("https://api.example.com/items"), serve)
+        )
+
+        assert [page.records for page in pages] == [[{"n": 1}], [{"n": 2}]]
+
+    def test_repeat_in_body_paging_fails_naming_the_body(self) -> None:
+        def serve(request: PageRequest) -> Page:
+            return Page(request, request.full_url, {}, {}, [{"n": 1}], b'{"data":[{"n":1}]}')
+
+        with pytest.raises(PaginationError, match=r'page 2 \(.* with body \{"page": 2\}\) repeats page 1'):
+            _walk(PageNumber(in_="body"), serve)
+
+    def test_body_paging_loop_is_told_by_the_body(self) -> None:
+        paginator = Cursor(in_="body", cursor_path="next", cursor_param="after")
+
+        with pytest.raises(
+            PaginationError, match=r'page 3 would request .* with body \{"after": "same"\} again'
+        ):
+            _walk(paginator, lambda r: _page(r, {"next": "same"}, 1))
