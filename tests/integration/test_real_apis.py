@@ -6,6 +6,7 @@ Each run must land every row exactly once, or fail with the error a person can a
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +20,26 @@ from fetcher.run import runner
 from fetcher.run.history import FAILED, SUCCEEDED, RunRecord
 
 ROWS = 30  # three pages of 10: the page after the last is where APIs differ
+README = Path(__file__).resolve().parents[2] / "README.md"
+EXAMPLE = re.compile(r"<!-- config: (\w+) -->\n```toml\n(.*?)```", re.S)
+
+
+def readme_example(name: str, url: str) -> str:
+    """The README's worked example `name`, its `[[sources]]` line and `url` replaced by the test's."""
+    examples = dict(EXAMPLE.findall(README.read_text()))
+    assert set(examples) == {"drf", "json_server", "post_body", "graphql"}, examples.keys()
+    text = re.sub(r'(?m)^url = ".*"$', "", examples[name].replace("[[sources]]\n", "", 1))
+    return f'output_dir = "{{out}}"\n[[sources]]\nurl = "{url}"\n{text}'
 
 
 def _run(write_config: Callable[[str], Path], url: str, settings: str) -> RunRecord:
     text = f'output_dir = "{{out}}"\n[[sources]]\nname = "users"\nurl = "{url}"\n' + textwrap.dedent(settings)
     config = load(str(write_config(text)), {})
+    return runner.run(config, config.sources[0])
+
+
+def _run_example(write_config: Callable[[str], Path], name: str, url: str) -> RunRecord:
+    config = load(str(write_config(readme_example(name, url))), {})
     return runner.run(config, config.sources[0])
 
 
@@ -85,6 +101,11 @@ class TestDjangoRestFramework:
         assert record.status == FAILED
         assert record.error is not None and "HTTP 404 Not Found" in record.error.message
 
+    def test_readme_example_lands_every_row_once(
+        self, drf: str, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        _assert_every_row_once(_run_example(write_config, "drf", f"{drf}/users/"), tmp_path)
+
     def test_limit_offset_stops_at_count(
         self, drf: str, write_config: Callable[[str], Path], tmp_path: Path
     ) -> None:
@@ -137,6 +158,13 @@ class TestFastApiPagination:
 
         _assert_every_row_once(record, tmp_path)
         assert record.pages == pages
+
+    def test_readme_post_body_example_lands_every_row_once(
+        self, fastapi: str, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        record = _run_example(write_config, "post_body", f"{fastapi}/users/search")
+
+        _assert_every_row_once(record, tmp_path, list(range(1, ROWS + 1, 2)))
 
     def test_paging_values_in_a_post_body(
         self, fastapi: str, write_config: Callable[[str], Path], tmp_path: Path
@@ -215,6 +243,13 @@ class TestJsonServer:
         _assert_every_row_once(record, tmp_path, sorted(str(n) for n in range(1, ROWS + 1)))
         assert record.pages == 3
 
+    def test_readme_example_lands_every_row_once(
+        self, json_server: str, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        record = _run_example(write_config, "json_server", f"{json_server}/users")
+
+        _assert_every_row_once(record, tmp_path, sorted(str(n) for n in range(1, ROWS + 1)))
+
     def test_last_page_repeated_fails_as_a_loop_by_default(
         self, json_server: str, write_config: Callable[[str], Path]
     ) -> None:
@@ -264,6 +299,14 @@ class TestStrawberryGraphQL:
             has_more_path = "data.users.pageInfo.hasNextPage"
             """,
         )
+
+        _assert_every_row_once(record, tmp_path)
+        assert record.pages == 3
+
+    def test_readme_example_lands_every_row_once(
+        self, graphql: str, write_config: Callable[[str], Path], tmp_path: Path
+    ) -> None:
+        record = _run_example(write_config, "graphql", graphql)
 
         _assert_every_row_once(record, tmp_path)
         assert record.pages == 3
