@@ -228,7 +228,7 @@ class Link(_Kind, tag="link"):
 
         for link in parse_header_links(page.headers.get("Link", "")):
             if "next" in link.get("rel", "").split() and link.get("url"):
-                return PageRequest(urljoin(page.url, link["url"]))
+                return _follow(page, link["url"])
         return None
 
 
@@ -248,7 +248,7 @@ class NextUrl(_Kind, tag="next_url"):
             return None
         if not isinstance(url, str):
             raise RecordsError(f"{redact(page.url)}: next_path {self.next_path!r} holds {url!r}")
-        return PageRequest(urljoin(page.url, url))
+        return _follow(page, url)
 
 
 # Every kind; the configuration offers them by their tags, in this order.
@@ -260,6 +260,12 @@ PAGINATORS: dict[str, type[Paginator]] = {kind.__struct_config__.tag: kind for k
 def kind_of(paginator: Paginator) -> str:
     """The configuration name of `paginator`'s kind: `page`, `cursor`, …"""
     return paginator.__struct_config__.tag
+
+
+def _follow(page: Page, url: str) -> PageRequest:
+    """The request for `url`, relative to the page's final URL: the API's URL carries its own
+    query; a POST body goes again."""
+    return PageRequest(urljoin(page.url, url), body=page.request.body)
 
 
 def _check_positive(value: int, key: str) -> None:

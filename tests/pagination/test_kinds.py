@@ -121,6 +121,23 @@ class TestKinds:
             "https://api.example.com/items?cursor=b",
         ]
 
+    def test_link_and_next_url_send_the_post_body_again(self) -> None:
+        base = PageRequest("https://api.example.com/search", {"q": "x"}, {"filter": "a"})
+        served = {"https://api.example.com/search?q=x": "/search?cursor=2"}
+
+        def serve(request: PageRequest) -> Page:
+            following = served.get(request.full_url)
+            links = {"Link": f'<{following}>; rel="next"'} if following else {}
+            return _page(request, {"next": following}, 1, links)
+
+        for paginator in (Link(), NextUrl(next_path="next")):
+            requests = [page.request for page in walk(paginator, base, serve)]
+
+            assert [(r.full_url, r.body) for r in requests] == [
+                ("https://api.example.com/search?q=x", {"filter": "a"}),
+                ("https://api.example.com/search?cursor=2", {"filter": "a"}),
+            ]
+
     def test_next_url_not_string_is_records_error(self) -> None:
         with pytest.raises(RecordsError, match="next_path 'next' holds 5"):
             _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": 5}, 1))
