@@ -20,8 +20,9 @@ from fetcher.config.guards import Guards
 from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
+from fetcher.http.graphql import GraphQL
 from fetcher.output.formats import FORMATS
-from fetcher.pagination.kinds import NoPagination, Paginator
+from fetcher.pagination.kinds import Cursor, NoPagination, Paginator
 from fetcher.records.rules import DEFAULT_SEPARATOR, ColumnRules
 from fetcher.storage import check_output_dir
 
@@ -66,6 +67,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     params: dict[str, str] = {}
     headers: dict[str, str] = {}
     body: dict[str, Any] | None = None
+    graphql: GraphQL | None = None
     records: str = ""
     format: Literal["auto", "json", "ndjson"] = "auto"
     formats: tuple[str, ...] = tuple(FORMATS)
@@ -110,8 +112,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             )
         check_url(self.url, f"{where}.url")
         check_choice(self.method, METHODS, f"{where}.method")
-        if self.body is not None and self.method != "POST":
-            raise ConfigError(f"{where}.body", 'a body is sent only with method = "POST"')
+        self._check_body(where)
         for fmt in self.formats:
             check_choice(fmt, tuple(FORMATS), f"{where}.formats")
         if not self.formats or len(set(self.formats)) != len(self.formats):
@@ -137,8 +138,8 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         if self.format == "ndjson" and self.pagination.body_path:
             raise ConfigError(
                 f"{where}.pagination.{self.pagination.body_path}",
-                'an NDJSON body is a list of records, with no path to read; page by "page", '
-                '"offset" (without total_path) or "link"',
+                'an NDJSON body is a list of records, with no path to read; page by "page" or '
+                '"offset" without a path into the body, or by "link"',
             )
         if self.auth is not None:
             self.auth.check(f"{where}.auth")
@@ -151,6 +152,31 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ConfigError(
                 f"{where}.guards.stale_cursor_runs",
                 "watches the incremental cursor: add [sources.incremental]",
+            )
+
+    @property
+    def request_body(self) -> dict[str, Any] | None:
+        """The JSON body of the first request: the GraphQL query, else `body`; None for none."""
+        return self.graphql.payload() if self.graphql is not None else self.body
+
+    def _check_body(self, where: str) -> None:
+        """A body needs a POST; a GraphQL source's body is its query, paged by a cursor variable."""
+        paging = f"{where}.pagination"
+        variable = self.pagination.cursor_variable if isinstance(self.pagination, Cursor) else None
+        if self.graphql is None:
+            if self.body is not None and self.method != "POST":
+                raise ConfigError(f"{where}.body", 'a body is sent only with method = "POST"')
+            if self.pagination.sends_body and self.method != "POST":
+                raise ConfigError(f"{paging}.in", 'paging values go in a body only with method = "POST"')
+            if variable is not None:
+                raise ConfigError(f"{paging}.cursor_variable", "is for a [sources.graphql] source")
+            return
+        self.graphql.check(f"{where}.graphql")
+        if self.body is not None:
+            raise ConfigError(f"{where}.body", "a GraphQL source's body is its graphql query and variables")
+        if not isinstance(self.pagination, NoPagination) and variable is None:
+            raise ConfigError(
+                f"{paging}.type", 'a GraphQL source pages by "cursor" with cursor_variable, or not at all'
             )
 
 

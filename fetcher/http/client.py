@@ -26,7 +26,7 @@ import urllib3.exceptions
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
 from fetcher.http.deadline import Deadline
 from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
-from fetcher.pagination.kinds import PageRequest
+from fetcher.pagination.pages import PageRequest
 from fetcher.redact import redact
 from fetcher.version import __version__
 
@@ -72,7 +72,6 @@ class Endpoint(Protocol):
     url: str
     method: str
     headers: Mapping[str, str]
-    body: Mapping[str, Any] | None
     timeout_s: float
     run_timeout_s: float
     max_response_mb: float
@@ -181,11 +180,11 @@ class Client:
         same_origin = not self._session.should_strip_auth(self.source.url, request.full_url)
         try:
             response = self._session.request(
-                self.source.method,
+                self.source.method if request.body is None else "POST",
                 request.url,
                 auth=self.source.auth if same_origin else None,
                 params=dict(request.params),
-                json=self.source.body if self.source.method == "POST" else None,
+                json=request.body,
                 timeout=(timeout, timeout),
                 stream=True,
             )

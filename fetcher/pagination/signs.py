@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fetcher.pagination.kinds import Page
+from fetcher.pagination.pages import Page
 
 TYPICAL_PAGE_SIZES = frozenset({10, 20, 25, 50, 100, 200, 250, 500, 1000})
 _NEXT_URL_FIELDS = frozenset({"next", "next_url", "nextUrl", "next_page_url", "nextPageUrl", "next_link"})

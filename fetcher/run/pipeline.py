@@ -20,15 +20,17 @@ import pyarrow as pa
 from fetcher.config import environment
 from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, FetchError, RecordsError
+from fetcher.http import graphql
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.http.decode import NotJson, decode
 from fetcher.logs import quote
 from fetcher.output.spool import Spool
 from fetcher.output.writers import Streamer, WrittenFile, write_files
-from fetcher.pagination import kinds as pagination
 from fetcher.pagination import signs
-from fetcher.pagination.kinds import Page, PageRequest
+from fetcher.pagination.kinds import NoPagination
+from fetcher.pagination.pages import Page, PageRequest
+from fetcher.pagination.walk import walk
 from fetcher.records import flatten as records
 from fetcher.records import schema
 from fetcher.records.landing import RunStamp, with_run_fields
@@ -98,11 +100,11 @@ def _tracker(source: Source, rules: ColumnRules, cursor: Any) -> state.CursorTra
 
 
 def first_request(source: Source, cursor: Any) -> PageRequest:
-    """The request the run starts from: the source's parameters, and the cursor if there is one."""
+    """The request the run starts from: the source's parameters and body, and the cursor if there is one."""
     params = dict(source.params)
     if source.incremental is not None and cursor is not None:
         params[source.incremental.param] = state.as_param(cursor)
-    return PageRequest(source.url, params)
+    return PageRequest(source.url, params, source.request_body)
 
 
 def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
@@ -122,6 +124,8 @@ def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page
             )
         except NotJson as exc:
             raise FetchError(shown, str(exc), status=200) from None
+        if source.graphql is not None:
+            graphql.raise_errors(document.value, shown)
         found = records.extract(document.value, source.records, shown)
         return Page(
             request, response.url, response.headers, document.value, found, response.content, document.exact
@@ -168,7 +172,7 @@ def _fetch_pages(
 ) -> None:
     """Walk every page from `request` through the stages, counting them in `record`."""
     source = stages.source
-    pages = pagination.walk(source.pagination, request, page_fetcher(client, source))
+    pages = walk(source.pagination, request, page_fetcher(client, source))
     first: Page | None = None
     try:
         for page in pages:
@@ -191,7 +195,7 @@ def _fetch_pages(
     finally:
         record.attempts, record.retries = client.attempts, client.retries
         record.duplicates_dropped = stages.dedupe.dropped
-    if record.pages == 1 and first is not None and isinstance(source.pagination, pagination.NoPagination):
+    if record.pages == 1 and first is not None and isinstance(source.pagination, NoPagination):
         _note_more_pages(source.name, first)
 
 

@@ -295,7 +295,8 @@ def test_load_environment_pages_by_fetch_pagination(variables: dict[str, str], e
         pytest.param(
             {"FETCH_PAGINATION": "page", "FETCH_PAGINATION_SISE": "10"},
             'FETCH_PAGINATION_SISE: unknown key with type = "page"; allowed: type, param, start, size_param, '
-            "size, max_pages; did you mean size?",
+            "size, max_pages, in, has_more_path, total_pages_path, stop_on_status, repeated_page; "
+            "did you mean size?",
             id="misspelt-key",
         ),
     ],
@@ -318,7 +319,7 @@ SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
 
 
 TABLES = (
-    "tables: [sources.retry], [sources.pagination], [sources.auth], [sources.incremental], "
+    "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], [sources.incremental], "
     "[sources.notify], [sources.guards]"
 )
 TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
@@ -329,7 +330,7 @@ TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
     [
         pytest.param(
             SOURCE + '[sources.paginaton]\ntype = "page"\n',
-            "sources[0].paginaton: unknown key; allowed: name, url, method, params, headers, body, "
+            "sources[0].paginaton: unknown key; allowed: name, url, method, params, headers, body, graphql, "
             "records, format, formats, schedule, timeout_s, run_timeout_s, max_response_mb, retry, "
             "pagination, auth, incremental, notify, guards, flatten_separator, column_names, "
             "infer_types, columns, exclude; tables: [guards.actions]; did you mean pagination?",

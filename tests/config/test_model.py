@@ -13,6 +13,8 @@ from fetcher.config.model import Config, Source
 from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import EXIT_CONFIG, ConfigError
 from fetcher.http.auth import Bearer
+from fetcher.http.graphql import GraphQL
+from fetcher.pagination.kinds import PageNumber
 from fetcher.records.rules import ColumnRules
 
 SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
@@ -399,3 +401,110 @@ def test_guards_are_off_by_default_and_fail_when_set(write_config: Callable[[str
     assert (guards.min_records, guards.max_drop_pct, guards.stale_cursor_runs) == (None, None, None)
     assert guards.action_of("min_records") == "fail"
     assert settings.report_runs == 30
+
+
+class TestPagingAndGraphQL:
+    """The stop signals, paging values in a POST body, and `[sources.graphql]` sources."""
+
+    def test_paging_keys_load_into_the_kind(self, write_config: Callable[[str], Path]) -> None:
+        text = SOURCE + (
+            'method = "POST"\n[sources.pagination]\ntype = "page"\nin = "body"\nstop_on_status = [404]\n'
+            'repeated_page = "stop"\nhas_more_path = "meta.more"\ntotal_pages_path = "meta.pages"\n'
+        )
+
+        source = load(str(write_config(text)), {}).sources[0]
+
+        assert source.pagination == PageNumber(
+            in_="body",
+            stop_on_status=(404,),
+            repeated_page="stop",
+            has_more_path="meta.more",
+            total_pages_path="meta.pages",
+        )
+
+    def test_graphql_source_posts_its_query_and_variables(self, write_config: Callable[[str], Path]) -> None:
+        text = SOURCE + (
+            'records = "data.users.nodes"\n[sources.graphql]\nquery = "query($after: String) { a }"\n'
+            "variables = { first = 50 }\n"
+            '[sources.pagination]\ntype = "cursor"\ncursor_path = "data.users.pageInfo.endCursor"\n'
+            'cursor_variable = "after"\nhas_more_path = "data.users.pageInfo.hasNextPage"\n'
+        )
+
+        source = load(str(write_config(text)), {}).sources[0]
+
+        assert source.graphql == GraphQL(query="query($after: String) { a }", variables={"first": 50})
+        assert source.request_body == {"query": "query($after: String) { a }", "variables": {"first": 50}}
+
+    @pytest.mark.parametrize(
+        ("text", "key", "words"),
+        [
+            pytest.param(
+                '[sources.pagination]\ntype = "offset"\nin = "body"\n',
+                "sources[0].pagination.in",
+                'paging values go in a body only with method = "POST"',
+                id="body-paging-with-get",
+            ),
+            pytest.param(
+                '[sources.pagination]\ntype = "page"\nin = "header"\n',
+                "sources[0].pagination.in",
+                '"header" is not one of',
+                id="bad-in",
+            ),
+            pytest.param(
+                '[sources.pagination]\ntype = "page"\nrepeated_page = "skip"\n',
+                "sources[0].pagination.repeated_page",
+                '"skip" is not one of',
+                id="bad-repeated-page",
+            ),
+            pytest.param(
+                '[sources.pagination]\ntype = "page"\nstop_on_status = [500]\n',
+                "sources[0].pagination.stop_on_status",
+                "500 is not a 4xx status other than 429",
+                id="stop-on-5xx",
+            ),
+            pytest.param(
+                '[sources.pagination]\ntype = "cursor"\ncursor_path = "n"\ncursor_variable = "after"\n',
+                "sources[0].pagination.cursor_variable",
+                "is for a [sources.graphql] source",
+                id="cursor-variable-without-graphql",
+            ),
+            pytest.param(
+                '[sources.graphql]\nquery = " "\n',
+                "sources[0].graphql.query",
+                "must not be empty",
+                id="empty-query",
+            ),
+            pytest.param(
+                'method = "POST"\nbody = { a = 1 }\n[sources.graphql]\nquery = "{ a }"\n',
+                "sources[0].body",
+                "a GraphQL source's body is its graphql query and variables",
+                id="graphql-with-body",
+            ),
+            pytest.param(
+                '[sources.graphql]\nquery = "{ a }"\n[sources.pagination]\ntype = "page"\n',
+                "sources[0].pagination.type",
+                'a GraphQL source pages by "cursor" with cursor_variable',
+                id="graphql-page-paging",
+            ),
+            pytest.param(
+                '[sources.graphql]\nquery = "{ a }"\n[sources.pagination]\ntype = "cursor"\n'
+                'cursor_path = "n"\ncursor_param = "after"\n',
+                "sources[0].pagination.type",
+                'a GraphQL source pages by "cursor" with cursor_variable',
+                id="graphql-cursor-in-query",
+            ),
+            pytest.param(
+                'format = "ndjson"\n[sources.pagination]\ntype = "page"\nhas_more_path = "more"\n',
+                "sources[0].pagination.has_more_path",
+                "an NDJSON body is a list of records",
+                id="ndjson-has-more",
+            ),
+        ],
+    )
+    def test_bad_paging_setting_names_key_and_fix(
+        self, write_config: Callable[[str], Path], text: str, key: str, words: str
+    ) -> None:
+        error = _error(write_config(SOURCE + text))
+
+        assert error.key == key
+        assert words in str(error)

@@ -15,7 +15,7 @@ from fetcher.errors import DeadlineExceeded, FetchError
 from fetcher.http.auth import ApiKey, Bearer
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
-from fetcher.pagination.kinds import PageRequest
+from fetcher.pagination.pages import PageRequest
 from tests.apiserver import ApiServer, Exchange
 
 URL = "https://api.example.com/items"
@@ -157,13 +157,24 @@ def test_get_retries_connection_errors_and_timeouts() -> None:
 def test_get_sends_params_headers_and_post_body() -> None:
     responses.post(URL, json=[])
 
-    with _client(method="POST", body={"q": {"since": 1}}, headers={"X-Team": "data"}) as client:
-        client.get(PageRequest(URL, {"page": "2"}))
+    with _client(method="POST", headers={"X-Team": "data"}) as client:
+        client.get(PageRequest(URL, {"page": "2"}, {"q": {"since": 1}}))
 
     sent = responses.calls[0].request
     assert sent.url == URL + "?page=2"
     assert sent.headers["X-Team"] == "data" and sent.headers["Accept"] == "application/json"
     assert sent.body == b'{"q": {"since": 1}}'
+
+
+@responses.activate
+def test_get_posts_a_request_with_a_body_whatever_the_method() -> None:
+    responses.post(URL, json=[])
+
+    with _client() as client:
+        client.get(PageRequest(URL, body={"query": "{ a }"}))
+
+    assert responses.calls[0].request.method == "POST"
+    assert responses.calls[0].request.body == b'{"query": "{ a }"}'
 
 
 @responses.activate

@@ -1,4 +1,4 @@
-"""Pagination: every kind's next request, its stop rule, and the traps walk() refuses."""
+"""Pagination kinds: every kind's next request, its stop rules and the checks of its settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fetcher.errors import ConfigError, PaginationError, RecordsError
+from fetcher.errors import ConfigError, RecordsError
 from fetcher.pagination.kinds import (
     PAGINATORS,
     Cursor,
@@ -16,13 +16,12 @@ from fetcher.pagination.kinds import (
     NextUrl,
     NoPagination,
     Offset,
-    Page,
     PageNumber,
-    PageRequest,
     Paginator,
     kind_of,
-    walk,
 )
+from fetcher.pagination.pages import Page, PageRequest
+from fetcher.pagination.walk import walk
 
 BASE = PageRequest("https://api.example.com/items", {"q": "x"})
 
@@ -35,7 +34,7 @@ def _page(
     url: str | None = None,
 ) -> Page:
     rows = [{"n": index} for index in range(records)]
-    content = json.dumps([request.full_url, body]).encode()  # distinct per request, as real pages are
+    content = json.dumps([request.identity, body]).encode()  # distinct per request, as real pages are
     return Page(request, url or request.full_url, headers or {}, body, rows, content)
 
 
@@ -122,9 +121,151 @@ class TestKinds:
             "https://api.example.com/items?cursor=b",
         ]
 
+    def test_link_and_next_url_send_the_post_body_again(self) -> None:
+        base = PageRequest("https://api.example.com/search", {"q": "x"}, {"filter": "a"})
+        served = {"https://api.example.com/search?q=x": "/search?cursor=2"}
+
+        def serve(request: PageRequest) -> Page:
+            following = served.get(request.full_url)
+            links = {"Link": f'<{following}>; rel="next"'} if following else {}
+            return _page(request, {"next": following}, 1, links)
+
+        for paginator in (Link(), NextUrl(next_path="next")):
+            requests = [page.request for page in walk(paginator, base, serve)]
+
+            assert [(r.full_url, r.body) for r in requests] == [
+                ("https://api.example.com/search?q=x", {"filter": "a"}),
+                ("https://api.example.com/search?cursor=2", {"filter": "a"}),
+            ]
+
     def test_next_url_not_string_is_records_error(self) -> None:
         with pytest.raises(RecordsError, match="next_path 'next' holds 5"):
             _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": 5}, 1))
+
+    @pytest.mark.parametrize(
+        ("paginator", "body"),
+        [
+            pytest.param(
+                PageNumber(has_more_path="meta.more"), {"meta": {"more": False}}, id="page-has-more"
+            ),
+            pytest.param(PageNumber(total_pages_path="pages"), {"pages": 1}, id="page-total-pages"),
+            pytest.param(Offset(limit=5, has_more_path="more"), {"more": False}, id="offset-has-more"),
+            pytest.param(Offset(limit=5, total_pages_path="pages"), {"pages": 1}, id="offset-total-pages"),
+            pytest.param(
+                Cursor(cursor_path="next", cursor_param="c", has_more_path="more"),
+                {"next": "c2", "more": False},
+                id="cursor-has-more",
+            ),
+        ],
+    )
+    def test_full_page_stops_when_body_says_it_is_the_last(self, paginator: Paginator, body: Any) -> None:
+        requests = _walk(paginator, lambda r: _page(r, body, 5))
+
+        assert len(requests) == 1
+
+    def test_page_counts_total_pages_from_start(self) -> None:
+        requests = _walk(PageNumber(start=0, total_pages_path="pages"), lambda r: _page(r, {"pages": 3}, 5))
+
+        assert [r.params["page"] for r in requests] == ["0", "1", "2"]
+
+    def test_offset_counts_total_pages_by_limit(self) -> None:
+        requests = _walk(Offset(limit=5, total_pages_path="pages"), lambda r: _page(r, {"pages": 2}, 5))
+
+        assert [r.params["offset"] for r in requests] == ["0", "5"]
+
+    def test_page_goes_on_while_has_more_is_true(self) -> None:
+        requests = _walk(
+            PageNumber(has_more_path="more"), lambda r: _page(r, {"more": r.params["page"] != "3"}, 5)
+        )
+
+        assert [r.params["page"] for r in requests] == ["1", "2", "3"]
+
+    @pytest.mark.parametrize("value", ["false", 0, None], ids=["text", "number", "absent"])
+    def test_has_more_not_boolean_is_records_error(self, value: object) -> None:
+        with pytest.raises(RecordsError, match=f"has_more_path 'more' holds {value!r}, not true or false"):
+            _walk(PageNumber(has_more_path="more"), lambda r: _page(r, {"more": value}, 5))
+
+    def test_total_pages_not_integer_is_records_error(self) -> None:
+        with pytest.raises(RecordsError, match="total_pages_path 'pages' holds True, not an integer"):
+            _walk(PageNumber(total_pages_path="pages"), lambda r: _page(r, {"pages": True}, 5))
+
+    def test_page_in_body_sends_numbers_in_the_json_body(self) -> None:
+        base = PageRequest("https://api.example.com/search", {"q": "x"}, {"filter": {"kind": "a"}})
+        paginator = PageNumber(in_="body", size_param="per_page", size=2)
+
+        requests = [
+            page.request
+            for page in walk(paginator, base, lambda r: _page(r, {}, 2 if r.body["page"] == 1 else 1))
+        ]
+
+        assert [r.body for r in requests] == [
+            {"filter": {"kind": "a"}, "page": 1, "per_page": 2},
+            {"filter": {"kind": "a"}, "page": 2, "per_page": 2},
+        ]
+        assert {r.full_url for r in requests} == {"https://api.example.com/search?q=x"}
+
+    def test_offset_and_cursor_in_body(self) -> None:
+        offsets = _walk(Offset(in_="body", limit=2), lambda r: _page(r, {}, 2 if r.body["offset"] < 2 else 0))
+        cursors = _walk(
+            Cursor(in_="body", cursor_path="next", cursor_param="after"),
+            lambda r: _page(r, {"next": None if r.body else 17}, 1),
+        )
+
+        assert [r.body for r in offsets] == [{"offset": 0, "limit": 2}, {"offset": 2, "limit": 2}]
+        assert [r.body for r in cursors] == [None, {"after": 17}]
+
+    def test_cursor_variable_goes_in_graphql_variables(self) -> None:
+        base = PageRequest("https://api.example.com/graphql", body={"query": "q", "variables": {"first": 2}})
+        ends = {None: "YQ==", "YQ==": None}
+        paginator = Cursor(cursor_path="data.users.pageInfo.endCursor", cursor_variable="after")
+
+        pages = walk(
+            paginator,
+            base,
+            lambda r: _page(
+                r, {"data": {"users": {"pageInfo": {"endCursor": ends[r.body["variables"].get("after")]}}}}, 2
+            ),
+        )
+
+        assert [page.request.body["variables"] for page in pages] == [
+            {"first": 2},
+            {"first": 2, "after": "YQ=="},
+        ]
+
+    @pytest.mark.parametrize(
+        ("paginator", "first"),
+        [
+            pytest.param(PageNumber(), {"page": "1", "q": "x"}, id="page-replaces-param"),
+            pytest.param(
+                Offset(limit=5), {"offset": "0", "limit": "5", "q": "x"}, id="offset-replaces-params"
+            ),
+        ],
+    )
+    def test_paging_values_win_over_same_named_params(
+        self, paginator: Paginator, first: dict[str, str]
+    ) -> None:
+        base = PageRequest(
+            "https://api.example.com/items", {"q": "x", "page": "7", "offset": "9", "limit": "1"}
+        )
+
+        requests = [page.request for page in walk(paginator, base, lambda r: _page(r, {}, 0))]
+
+        assert {name: requests[0].params[name] for name in first} == first
+
+    def test_cursor_replaces_same_named_param_from_the_second_request(self) -> None:
+        base = PageRequest("https://api.example.com/items", {"after": "start"})
+        cursors = {"start": "c2", "c2": None}
+
+        requests = [
+            page.request
+            for page in walk(
+                Cursor(cursor_path="next", cursor_param="after"),
+                base,
+                lambda r: _page(r, {"next": cursors[r.params["after"]]}, 1),
+            )
+        ]
+
+        assert [r.params["after"] for r in requests] == ["start", "c2"]
 
     def test_kind_of_names_each_kind(self) -> None:
         assert [kind_of(kind()) for kind in (NoPagination, PageNumber, Offset, Link)] == [
@@ -147,6 +288,36 @@ class TestCheck:
             ),
             pytest.param(Offset(limit=-1), "p.limit", "-1 must be greater than 0", id="limit"),
             pytest.param(Link(max_pages=-5), "p.max_pages", "-5 must be greater than 0", id="every-kind"),
+            pytest.param(
+                PageNumber(stop_on_status=(404, 429)),
+                "p.stop_on_status",
+                "429 is not a 4xx status other than 429",
+                id="stop-on-429",
+            ),
+            pytest.param(
+                Offset(stop_on_status=(503,)),
+                "p.stop_on_status",
+                "503 is not a 4xx status other than 429",
+                id="stop-on-5xx",
+            ),
+            pytest.param(
+                Cursor(cursor_path="n"),
+                "p.cursor_param",
+                "set cursor_param, or cursor_variable for GraphQL",
+                id="cursor-neither",
+            ),
+            pytest.param(
+                Cursor(cursor_path="n", cursor_param="c", cursor_variable="v"),
+                "p.cursor_param",
+                "set cursor_param, or cursor_variable for GraphQL",
+                id="cursor-both",
+            ),
+            pytest.param(
+                Cursor(cursor_path="n", cursor_variable="v", in_="body"),
+                "p.in",
+                "cursor_variable already sends the cursor in the body's variables",
+                id="cursor-variable-in-body",
+            ),
         ],
     )
     def test_kind_checks_its_own_settings(self, paginator: Paginator, key: str, words: str) -> None:
@@ -157,56 +328,13 @@ class TestCheck:
 
     @pytest.mark.parametrize(
         "paginator",
-        [NoPagination(), PageNumber(size_param="n", size=5), Offset(limit=1), NextUrl(next_path="n")],
+        [
+            NoPagination(),
+            PageNumber(size_param="n", size=5, stop_on_status=(404, 400), repeated_page="stop"),
+            Offset(limit=1, in_="body", has_more_path="more"),
+            Cursor(cursor_path="n", cursor_variable="after"),
+            NextUrl(next_path="n"),
+        ],
     )
     def test_kind_accepts_sound_settings(self, paginator: Paginator) -> None:
         paginator.check("p")
-
-
-class TestTraps:
-    def test_walk_repeating_cursor_fails_before_max_pages(self) -> None:
-        with pytest.raises(
-            PaginationError, match=r"pagination loops: page 3 would request .*after=same&q=x again"
-        ):
-            _walk(
-                Cursor(cursor_path="next", cursor_param="after", max_pages=1000),
-                lambda r: _page(r, {"next": "same"}, 1),
-            )
-
-    def test_walk_next_url_pointing_at_itself_fails(self) -> None:
-        with pytest.raises(
-            PaginationError, match=r"page 2 would request https://api.example.com/items\?q=x again"
-        ):
-            _walk(NextUrl(next_path="next"), lambda r: _page(r, {"next": r.full_url}, 1))
-
-    def test_walk_identical_pages_fail(self) -> None:
-        def serve(request: PageRequest) -> Page:
-            return Page(request, request.full_url, {}, {}, [{"n": 1}], b'{"data":[{"n":1}]}')
-
-        with pytest.raises(PaginationError, match=r"page 2 .* repeats page 1 exactly"):
-            _walk(PageNumber(), serve)
-
-    def test_walk_more_pages_than_max_pages_fails(self) -> None:
-        served: list[str] = []
-
-        def serve(request: PageRequest) -> Page:
-            served.append(request.params["page"])
-            return _page(request, {"page": request.params["page"]}, 1)
-
-        with pytest.raises(PaginationError, match="more pages remain after max_pages=3"):
-            _walk(PageNumber(max_pages=3), serve)
-        assert served == ["1", "2", "3"]
-
-    def test_walk_exactly_max_pages_succeeds(self) -> None:
-        requests = _walk(
-            PageNumber(max_pages=3),
-            lambda r: _page(r, {"p": r.params["page"]}, 0 if r.params["page"] == "3" else 1),
-        )
-
-        assert len(requests) == 3
-
-    def test_walk_error_redacts_secret_params(self) -> None:
-        with pytest.raises(PaginationError) as caught:
-            _walk(Cursor(cursor_path="next", cursor_param="token"), lambda r: _page(r, {"next": "abc"}, 1))
-
-        assert "token=***" in str(caught.value) and "abc" not in str(caught.value)

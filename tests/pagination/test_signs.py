@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fetcher.pagination.kinds import Page, PageRequest
+from fetcher.pagination.pages import Page, PageRequest
 from fetcher.pagination.signs import more_pages
 
 URL = "https://api.example.com/items"

@@ -20,7 +20,7 @@ from fetcher.config.model import Source
 from fetcher.errors import FetchError
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
-from fetcher.pagination.kinds import PageRequest
+from fetcher.pagination.pages import PageRequest
 from fetcher.run import pipeline, state
 from fetcher.run.history import RunRecord
 from fetcher.storage.local import LocalStorage
