@@ -319,7 +319,8 @@ SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
 
 
 TABLES = (
-    "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], [sources.incremental], "
+    "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], "
+    "[sources.incremental], "
     "[sources.notify], [sources.guards]"
 )
 TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
