@@ -171,3 +171,17 @@ def test_duckdb_and_fetcher_read_whole_history_after_added_and_retyped_columns(
         (0, "10", "-"),
         (1, "ten", "X1"),
     ]
+
+
+def test_readme_auth_examples_load_as_configuration(tmp_path: Path) -> None:
+    """Every `[sources.auth]` example of the Authentication section is a valid configuration."""
+    examples = re.findall(r"```toml\n(\[sources\.auth\]\n.*?)```", README.read_text(), re.S)
+    kinds = []
+    for example in examples:
+        config = tmp_path / "fetcher.toml"
+        config.write_text(f'[[sources]]\nname = "api"\nurl = "https://api.example.com/items"\n{example}')
+        auth = load(str(config), {}).sources[0].auth
+        assert auth is not None
+        kinds.append(type(auth).__name__)
+
+    assert kinds == ["ApiKey", "OAuth2ClientCredentials"]

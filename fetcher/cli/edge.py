@@ -24,18 +24,23 @@ def configuration(path: str | None, environ: Mapping[str, str]) -> Config:
 def _register_secrets(config: Config) -> None:
     """Redact every secret from now on, with Basic auth's encoded form and an API key's parameter.
 
+    An OAuth2 client secret is redacted with the Basic form the token request sends (id and secret
+    form-urlencoded first). Its access token, known only at run time, is registered where it is
+    read, by fetcher.http.oauth2: the one secret not registered here.
     A notification URL is redacted whole and by its path and query too, the token that errors
     such as requests' "Max retries exceeded with url: /hook/..." show without the host.
     """
-    from urllib.parse import urlsplit
+    from urllib.parse import quote, urlsplit
 
     from fetcher import redact
-    from fetcher.http.auth import ApiKey, Basic
+    from fetcher.http.auth import ApiKey, Basic, OAuth2ClientCredentials
 
     for auth in (source.auth for source in config.sources if source.auth is not None):
         redact.register_secret(auth.secret, username=auth.username if isinstance(auth, Basic) else None)
         if isinstance(auth, ApiKey) and auth.query:
             redact.register_param(auth.query)
+        if isinstance(auth, OAuth2ClientCredentials):
+            redact.register_secret(quote(auth.secret, safe=""), username=quote(auth.client_id, safe=""))
     for notify in (config.notify, *(source.notify for source in config.sources if source.notify)):
         for url in filter(None, (getattr(notify, key) for key in notify.URL_KEYS)):
             redact.register_secret(url)

@@ -21,7 +21,7 @@ from fetcher.errors import ConfigError
 from fetcher.storage import is_remote
 
 DEFAULT_CONFIG_PATH = "/etc/fetcher/fetcher.toml"
-_INLINE_SECRET_KEYS = frozenset({"api_key", "key", "password", "secret", "token"})
+_INLINE_SECRET_KEYS = frozenset({"api_key", "client_secret", "key", "password", "secret", "token"})
 
 
 class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -131,7 +131,7 @@ def _refuse_inline_secrets(table: Any, where: str) -> None:
             f"{where}.auth.{key}",
             "inline secrets are not allowed (value redacted); "
             "name an environment variable or a file instead (token_env/token_file, "
-            "password_env/password_file)",
+            "password_env/password_file, client_secret_env/client_secret_file)",
         )
     _refuse_inline_urls(table.get("notify") if isinstance(table, dict) else None, f"{where}.notify")
 

@@ -1,7 +1,8 @@
 """Secrets: each auth kind's secret and each notification URL, read from the variable or the file named.
 
 A separate step after loading, so that loading stays pure: `resolve` returns the configuration
-with every secret filled in. Registering the secrets for redaction is the command line's job.
+with every secret filled in. Registering the secrets for redaction is the command line's job
+(all but an OAuth2 access token, which exists only at run time: see fetcher.http.oauth2).
 """
 
 from __future__ import annotations

@@ -1,14 +1,18 @@
-"""Authentication kinds: bearer, basic and api_key, each a requests auth callable.
+"""Authentication kinds: bearer, basic, api_key and oauth2_client_credentials.
 
 Each kind is a frozen msgspec struct of its settings, tagged with its name (`type = "bearer"`),
 that checks its own settings. Secrets are never written in the configuration: it names an
 environment variable or a file, and fetcher.config.secrets reads the value into `secret`, a field
 that `repr` hides. A new kind is one class and one entry in `Auth`.
+
+Every kind but oauth2_client_credentials is itself a requests auth callable. That one's
+credential, the access token, exists only at run time: fetcher.http.oauth2 fetches and keeps it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, get_args
+from typing import TYPE_CHECKING, ClassVar, Literal, get_args
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -74,12 +78,17 @@ class Basic(_Kind, tag="basic"):
 
 
 class ApiKey(_Kind, tag="api_key"):
-    """An API key sent in a header (`X-Api-Key` by default) or as the query parameter `query`."""
+    """An API key sent in a header (`X-Api-Key` by default) or as the query parameter `query`.
+
+    With `prefix`, the header carries `<prefix> <key>`: Django REST Framework's
+    `Authorization: Token <key>` is `header = "Authorization"`, `prefix = "Token"`.
+    """
 
     token_env: str | None = None
     token_file: str | None = None
     header: str | None = None
     query: str | None = None
+    prefix: str | None = None
 
     DEFAULT_HEADER: ClassVar[str] = "X-Api-Key"
 
@@ -90,17 +99,58 @@ class ApiKey(_Kind, tag="api_key"):
     def check(self, where: str) -> None:
         if self.header and self.query:
             raise ConfigError(f"{where}.query", "set header or query, not both")
+        if self.prefix is not None and self.query:
+            raise ConfigError(f"{where}.prefix", "applies to a header only, not with query")
+        if self.prefix is not None and (not self.prefix or any(c.isspace() for c in self.prefix)):
+            raise ConfigError(f"{where}.prefix", f"{self.prefix!r} is not one word (such as Token)")
         super().check(where)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if self.query:
             request.prepare_url(request.url, {self.query: self.secret})
         else:
-            request.headers[self.header or self.DEFAULT_HEADER] = self.secret
+            value = f"{self.prefix} {self.secret}" if self.prefix else self.secret
+            request.headers[self.header or self.DEFAULT_HEADER] = value
         return request
 
 
+class OAuth2ClientCredentials(_Kind, tag="oauth2_client_credentials"):
+    """OAuth2's client credentials grant (RFC 6749, 4.4): `Authorization: Bearer <access token>`.
+
+    The token comes from `token_url` at run time, the client authenticating with HTTP Basic
+    (`client_secret_basic`, the default) or with its id and secret in the form
+    (`client_secret_post`); `scopes`, `audience` and `form` go in the token request.
+    """
+
+    token_url: str
+    client_id: str
+    client_secret_env: str | None = None
+    client_secret_file: str | None = None
+    scopes: tuple[str, ...] = ()
+    audience: str | None = None
+    form: dict[str, str] = {}
+    client_auth: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+
+    secret_keys: ClassVar[tuple[str, str]] = ("client_secret_env", "client_secret_file")
+    # The form fields fetcher sets itself: `form` may not override them.
+    OWN_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"grant_type", "client_id", "client_secret", "scope", "audience"}
+    )
+
+    def check(self, where: str) -> None:
+        parts = urlsplit(self.token_url)
+        if "@" in parts.netloc:
+            raise ConfigError(f"{where}.token_url", "credentials in the URL are not allowed (value redacted)")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where}.token_url", f"{self.token_url!r} is not an http:// or https:// URL")
+        if not self.client_id:
+            raise ConfigError(f"{where}.client_id", "is empty")
+        for name in sorted(self.OWN_FIELDS & set(self.form)):
+            raise ConfigError(f"{where}.form.{name}", "is set by fetcher itself; use the key of its own")
+        super().check(where)
+
+
 # Every kind; the configuration offers them by their tags, in this order.
-Auth = Bearer | Basic | ApiKey
+Auth = Bearer | Basic | ApiKey | OAuth2ClientCredentials
 
 AUTH_KINDS: dict[str, type[Auth]] = {kind.__struct_config__.tag: kind for kind in get_args(Auth)}

@@ -24,7 +24,9 @@ import requests
 import urllib3.exceptions
 
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
+from fetcher.http.auth import OAuth2ClientCredentials
 from fetcher.http.deadline import Deadline
+from fetcher.http.oauth2 import TokenError, Tokens
 from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
 from fetcher.pagination.pages import PageRequest
 from fetcher.redact import redact
@@ -129,6 +131,14 @@ class Client:
             self._session.secret_headers = tuple(
                 name for name in source.auth.header_names if name != "Authorization"
             )
+        self._tokens: Tokens | None = None
+        if isinstance(source.auth, OAuth2ClientCredentials):
+            self._tokens = Tokens(
+                source.auth,
+                proxies=settings["proxies"],
+                verify=settings["verify"],
+                describe=f"source={source.name} ",
+            )
 
     def __enter__(self) -> Client:
         return self
@@ -137,9 +147,25 @@ class Client:
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._session.close()
+        if self._tokens is not None:
+            self._tokens.close()
 
     def get(self, request: PageRequest) -> Response:
-        """Send `request` under the retry policy and return the response with its whole body."""
+        """Send `request` under the retry policy and return the response with its whole body.
+
+        With OAuth2, a 401 from the API drops the token; the request is sent once more with a new one.
+        """
+        tokens = self._tokens
+        try:
+            return self._get(request)
+        except FetchError as exc:
+            if tokens is None or exc.status != 401 or isinstance(exc, TokenError):
+                raise
+        logger.info("event=token_refused source=%s status=401 retry=once_with_new_token", self.source.name)
+        tokens.forget()
+        return self._get(request)
+
+    def _get(self, request: PageRequest) -> Response:
         retrying = self._retrying
         try:
             for attempt in retrying:
@@ -163,26 +189,40 @@ class Client:
     def _send(self, request: PageRequest) -> Response:
         if self.deadline.expired():
             raise DeadlineExceeded(f"run_timeout_s={self.source.run_timeout_s:g} reached")
+        auth = self._auth(request)
         exchange = self.deadline.sooner(self.source.timeout_s)
         try:
             with _interrupt_after(exchange.remaining()):
-                return self._exchange(request, exchange)
+                return self._exchange(request, exchange, auth)
         except _Expired:
             raise RetryableError(
                 redact(request.url),
                 f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
             ) from None
 
-    def _exchange(self, request: PageRequest, exchange: Deadline) -> Response:
+    def _auth(self, request: PageRequest) -> Any:
+        """The credentials for `request`: none off the source's own origin, never to a next page on
+        another host. An OAuth2 token is fetched when due, within a `timeout_s` window of its own."""
+        if self.source.auth is None or self._session.should_strip_auth(self.source.url, request.full_url):
+            return None
+        if self._tokens is None:
+            return self.source.auth
+        window = self.deadline.sooner(self.source.timeout_s)
+        try:
+            with _interrupt_after(window.remaining()):
+                return self._tokens.auth(window)
+        except _Expired:
+            problem = f"token request timed out: no token within timeout_s={self.source.timeout_s:g}"
+            raise RetryableError(self._tokens.url, problem) from None
+
+    def _exchange(self, request: PageRequest, exchange: Deadline, auth: Any) -> Response:
         timeout = max(exchange.remaining(), 0.001)
         shown = redact(request.url)
-        # Credentials go to the source's own origin only, never to a next page on another host.
-        same_origin = not self._session.should_strip_auth(self.source.url, request.full_url)
         try:
             response = self._session.request(
                 self.source.method if request.body is None else "POST",
                 request.url,
-                auth=self.source.auth if same_origin else None,
+                auth=auth,
                 params=dict(request.params),
                 json=request.body,
                 timeout=(timeout, timeout),

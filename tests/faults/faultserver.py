@@ -46,6 +46,7 @@ class Hit:
     headers: Mapping[str, str]
     at: float
     port: int
+    body: bytes = b""
 
 
 class Conn:
@@ -159,8 +160,7 @@ class FaultServer:
     def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
-        if length:
-            handler.rfile.read(length)
+        body = handler.rfile.read(length) if length else b""
         hit = Hit(
             method=handler.command,
             path=parts.path,
@@ -168,6 +168,7 @@ class FaultServer:
             headers={name.lower(): value for name, value in handler.headers.items()},
             at=time.monotonic(),
             port=self.port,
+            body=body,
         )
         with self._lock:
             self.hits.append(hit)

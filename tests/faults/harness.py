@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "api"
@@ -113,8 +114,10 @@ class Harness:
         """Where the secret files live: the only place under `root` the secrets may appear."""
         return self.root / "secrets"
 
-    def auth(self, kind: str) -> dict[str, Any]:
-        """The `[sources.auth]` table for `kind`: bearer, basic, api_key (header) or api_key_query."""
+    def auth(self, kind: str, url: str = "") -> dict[str, Any]:
+        """The `[sources.auth]` table for `kind`: bearer, basic, api_key (header), api_key_query, or
+        oauth2 and oauth2_post (client USERNAME with the password as its secret, by HTTP Basic or in
+        the form; its token URL is `/token` at the origin of `url`, where the test serves a token)."""
         if kind == "bearer":
             return {"type": "bearer", "token_env": TOKEN_ENV}
         if kind == "basic":
@@ -123,6 +126,14 @@ class Harness:
             return {"type": "api_key", "token_file": str(self.secret_dir / "api_key")}
         if kind == "api_key_query":
             return {"type": "api_key", "token_file": str(self.secret_dir / "api_key"), "query": "api_key"}
+        if kind in ("oauth2", "oauth2_post"):
+            return {
+                "type": "oauth2_client_credentials",
+                "token_url": urljoin(url, "/token"),
+                "client_id": USERNAME,
+                "client_secret_file": str(self.secret_dir / "password"),
+                "client_auth": "client_secret_post" if kind == "oauth2_post" else "client_secret_basic",
+            }
         raise ValueError(kind)
 
     def config(
@@ -148,7 +159,7 @@ class Harness:
             "run_timeout_s": run_timeout_s,
             **{key: value for key, value in source.items() if key not in ("pagination",)},
             "retry": {"max_attempts": max_attempts, "max_wait_s": max_wait_s},
-            "auth": self.auth(auth),
+            "auth": self.auth(auth, url),
         }
         if "pagination" in source:
             table["pagination"] = source["pagination"]

@@ -19,7 +19,7 @@ from tests.faults import ondisk as disk
 from tests.faults.conftest import Workspace, find_secrets
 from tests.faults.faultserver import Conn, FaultServer, Hit, Route, reply
 
-AUTH_KINDS = ["bearer", "basic", "api_key", "api_key_query"]
+AUTH_KINDS = ["bearer", "basic", "api_key", "api_key_query", "oauth2"]
 
 
 def _echo(hit: Hit) -> str:
@@ -33,6 +33,11 @@ def _echo(hit: Hit) -> str:
     if scheme == "Basic":
         parts.append(base64.b64decode(value).decode())
     return " ".join(part for part in parts if part)
+
+
+def _issue_token(hit: Hit, conn: Conn) -> None:
+    """An OAuth2 token endpoint (harness kind `oauth2`) that issues SECRETS.token."""
+    conn.send(200, {"access_token": h.SECRETS.token, "token_type": "Bearer", "expires_in": 3600})
 
 
 def _echo_401(hit: Hit, conn: Conn) -> None:
@@ -60,6 +65,7 @@ def test_secrets_echoed_by_api_redacted_everywhere(
     harness: Workspace, server: FaultServer, earlier: dict[str, str], route: Route, auth: str
 ) -> None:
     server.route("/items", route)
+    server.route("/token", _issue_token)
     config = harness.config(server.url("/items"), auth=auth)
 
     result = harness.run(config)
@@ -67,6 +73,29 @@ def test_secrets_echoed_by_api_redacted_everywhere(
     assert result.returncode == 1, result.stderr
     record = disk.run_records(harness.out)[-1]
     assert "***" in record["error"]["message"], "the echo should reach the message, redacted"
+    assert find_secrets(harness.root, harness.logs, harness.secret_dir) == []
+
+
+@pytest.mark.parametrize("auth", ["oauth2", "oauth2_post"])
+def test_client_credentials_echoed_by_token_endpoint_redacted_everywhere(
+    harness: Workspace, server: FaultServer, auth: str
+) -> None:
+    """A token endpoint that refuses the client, echoing the id and secret it received (RFC 6749 5.2)."""
+
+    def refuse_echoing(hit: Hit, conn: Conn) -> None:
+        sent = f"{_echo(hit)} {hit.body.decode()}"
+        conn.send(401, {"error": "invalid_client", "error_description": f"bad client: {sent}"})
+
+    server.route("/token", refuse_echoing)
+    config = harness.config(server.url("/items"), auth=auth)
+
+    result = harness.run(config)
+
+    assert result.returncode == 1, result.stderr
+    message = disk.run_records(harness.out)[-1]["error"]["message"]
+    assert "token request: HTTP 401" in message and "error=invalid_client (bad client: " in message
+    assert "***" in message, "the echo should reach the message, redacted"
+    assert server.hits_to("/items") == []
     assert find_secrets(harness.root, harness.logs, harness.secret_dir) == []
 
 

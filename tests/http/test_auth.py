@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from fetcher.errors import ConfigError
-from fetcher.http.auth import AUTH_KINDS, ApiKey, Auth, Basic, Bearer
+from fetcher.http.auth import AUTH_KINDS, ApiKey, Auth, Basic, Bearer, OAuth2ClientCredentials
 
 
 def _prepared(auth: object) -> requests.PreparedRequest:
@@ -51,12 +51,54 @@ def test_api_key_in_query_adds_parameter_only() -> None:
     assert auth.header_names == ()
 
 
+def test_api_key_prefix_sends_prefix_space_key_as_drf_token_authentication_expects() -> None:
+    auth = ApiKey(token_env="K", header="Authorization", prefix="Token", secret="key1")
+    request = _prepared(auth)
+
+    assert request.headers["Authorization"] == "Token key1"
+    assert auth.header_names == ("Authorization",)
+
+
+def test_api_key_prefix_applies_to_the_default_header_too() -> None:
+    request = _prepared(ApiKey(token_env="K", prefix="Key", secret="key1"))
+
+    assert request.headers["X-Api-Key"] == "Key key1"
+
+
 def test_auth_kinds_table_names_every_kind() -> None:
-    assert {"bearer": Bearer, "basic": Basic, "api_key": ApiKey} == AUTH_KINDS
+    assert {
+        "bearer": Bearer,
+        "basic": Basic,
+        "api_key": ApiKey,
+        "oauth2_client_credentials": OAuth2ClientCredentials,
+    } == AUTH_KINDS
+
+
+def test_oauth2_is_no_requests_auth_of_its_own_and_its_header_is_authorization() -> None:
+    auth = OAuth2ClientCredentials(
+        token_url="https://id.example.com/token", client_id="c", client_secret_env="S"
+    )
+
+    assert not callable(auth)
+    assert auth.header_names == ("Authorization",)
+    assert auth.secret_keys == ("client_secret_env", "client_secret_file")
 
 
 def test_auth_repr_hides_secret() -> None:
     assert "hidden-value" not in repr(Bearer(token_env="T", secret="hidden-value"))
+    oauth2 = OAuth2ClientCredentials(
+        token_url="https://id.example.com/token", client_id="c", client_secret_env="S", secret="hidden-value"
+    )
+    assert "hidden-value" not in repr(oauth2)
+
+
+def _oauth2(**settings: object) -> OAuth2ClientCredentials:
+    defaults: dict[str, object] = {
+        "token_url": "https://id.example.com/token",
+        "client_id": "c",
+        "client_secret_env": "S",
+    }
+    return OAuth2ClientCredentials(**{**defaults, **settings})
 
 
 @pytest.mark.parametrize(
@@ -81,6 +123,49 @@ def test_auth_repr_hides_secret() -> None:
             "set header or query, not both",
             id="api-key",
         ),
+        pytest.param(
+            ApiKey(token_env="K", query="k", prefix="Token"),
+            "a.prefix",
+            "applies to a header only, not with query",
+            id="prefix-with-query",
+        ),
+        pytest.param(
+            ApiKey(token_env="K", header="Authorization", prefix="Token "),
+            "a.prefix",
+            "'Token ' is not one word (such as Token)",
+            id="prefix-with-space",
+        ),
+        pytest.param(
+            ApiKey(token_env="K", prefix=""),
+            "a.prefix",
+            "'' is not one word (such as Token)",
+            id="prefix-empty",
+        ),
+        pytest.param(
+            _oauth2(client_secret_env=None),
+            "a",
+            "set exactly one of client_secret_env and client_secret_file",
+            id="oauth2-no-secret",
+        ),
+        pytest.param(
+            _oauth2(token_url="ftp://id.example.com/token"),
+            "a.token_url",
+            "'ftp://id.example.com/token' is not an http:// or https:// URL",
+            id="oauth2-token-url-scheme",
+        ),
+        pytest.param(
+            _oauth2(token_url="https://c:hunter2@id.example.com/token"),
+            "a.token_url",
+            "credentials in the URL are not allowed (value redacted)",
+            id="oauth2-token-url-credentials",
+        ),
+        pytest.param(_oauth2(client_id=""), "a.client_id", "is empty", id="oauth2-client-id"),
+        pytest.param(
+            _oauth2(form={"audience": "x", "resource": "r"}),
+            "a.form.audience",
+            "is set by fetcher itself; use the key of its own",
+            id="oauth2-form-overrides",
+        ),
     ],
 )
 def test_auth_kind_checks_its_own_settings(auth: Auth, key: str, words: str) -> None:
@@ -92,7 +177,13 @@ def test_auth_kind_checks_its_own_settings(auth: Auth, key: str, words: str) -> 
 
 @pytest.mark.parametrize(
     "auth",
-    [Bearer(token_file="/f"), Basic(username="ann", password_env="P"), ApiKey(token_env="K", query="k")],
+    [
+        Bearer(token_file="/f"),
+        Basic(username="ann", password_env="P"),
+        ApiKey(token_env="K", query="k"),
+        ApiKey(token_env="K", header="Authorization", prefix="Token"),
+        _oauth2(client_secret_file="/f", client_secret_env=None, scopes=("a", "b"), form={"resource": "r"}),
+    ],
 )
 def test_auth_kind_accepts_one_secret_source(auth: Auth) -> None:
     auth.check("a")

@@ -12,11 +12,12 @@ from responses import registries
 
 from fetcher.config.model import Retry, Source
 from fetcher.errors import DeadlineExceeded, FetchError
-from fetcher.http.auth import ApiKey, Bearer
+from fetcher.http.auth import ApiKey, Bearer, OAuth2ClientCredentials
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.pagination.pages import PageRequest
 from tests.apiserver import ApiServer, Exchange
+from tests.servers.oauth2_authlib import CLIENT_ID, CLIENT_SECRET, SCOPE, OAuth2Server
 
 URL = "https://api.example.com/items"
 
@@ -295,3 +296,80 @@ def test_get_stopping_for_the_run_deadline_says_so() -> None:
         client.get(PageRequest(URL))
 
     assert len(responses.calls) == 1
+
+
+def _oauth2_source(url: str, token_url: str, *, secret: str = CLIENT_SECRET, max_attempts: int = 3) -> Source:
+    auth = OAuth2ClientCredentials(
+        token_url=token_url, client_id=CLIENT_ID, client_secret_env="S", scopes=(SCOPE,), secret=secret
+    )
+    return Source(name="api", url=url, auth=auth, retry=Retry(max_attempts=max_attempts))
+
+
+def test_get_oauth2_token_fetched_once_and_reused_across_pages() -> None:
+    with OAuth2Server.running([[{"id": 1}], [{"id": 2}]]) as server:
+        source = _oauth2_source(server.url("/items"), server.token_url)
+        with Client(source, Deadline.after(30)) as client:
+            for page in ("1", "2"):
+                client.get(PageRequest(source.url, {"page": page}))
+
+        assert (server.served, len(server.token_requests), server.refused) == ([1, 2], 1, 0)
+
+
+def test_get_oauth2_401_fetches_a_new_token_and_retries_the_request_once() -> None:
+    with OAuth2Server.running([[{"id": 1}], [{"id": 2}]]) as server:
+        source = _oauth2_source(server.url("/items"), server.token_url)
+        with Client(source, Deadline.after(30)) as client:
+            client.get(PageRequest(source.url, {"page": "1"}))
+            server.expire_tokens()
+            response = client.get(PageRequest(source.url, {"page": "2"}))
+
+        assert response.content == b'{"items":[{"id":2}]}\n'
+        assert (server.served, len(server.token_requests), server.refused) == ([1, 2], 2, 1)
+
+
+def test_get_oauth2_401_with_a_new_token_too_fails_without_a_loop(api: ApiServer) -> None:
+    api.route("/items", lambda exchange: (401, {"detail": "not for you"}))
+    with OAuth2Server.running([]) as server:
+        source = _oauth2_source(api.url("/items"), server.token_url)
+        with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
+            client.get(PageRequest(source.url))
+
+        assert caught.value.status == 401 and "check [sources.auth]" in str(caught.value)
+        assert (len(server.token_requests), len(api.requests)) == (2, 2)
+
+
+def test_get_oauth2_token_endpoint_refusal_fails_at_once_naming_the_token_url(api: ApiServer) -> None:
+    with OAuth2Server.running([]) as server:
+        source = _oauth2_source(api.url("/items"), server.token_url, secret="wrong")
+        with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
+            client.get(PageRequest(source.url))
+
+        assert str(caught.value).startswith(f"{server.token_url}: token request: HTTP 401 UNAUTHORIZED: ")
+        assert (len(server.token_requests), len(api.requests)) == (1, 0)
+
+
+def test_get_oauth2_token_endpoint_down_is_retried_then_named(
+    api: ApiServer, no_retry_sleep: list[float]
+) -> None:
+    api.route("/token", lambda exchange: (503, b"down"))
+    source = _oauth2_source(api.url("/items"), api.url("/token"), max_attempts=3)
+
+    with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
+        client.get(PageRequest(source.url))
+
+    assert str(caught.value) == (
+        f"{api.url('/token')}: token request: HTTP 503 Service Unavailable (gave up after 3 attempts)"
+    )
+    assert [exchange.path for exchange in api.requests] == ["/token"] * 3
+    assert len(no_retry_sleep) == 2
+
+
+def test_get_oauth2_token_never_sent_to_another_host() -> None:
+    with OAuth2Server.running([[{"id": 1}]]) as server, ApiServer() as other:
+        other.route("/next", lambda exchange: (200, []))
+        source = _oauth2_source(server.url("/items"), server.token_url)
+        with Client(source, Deadline.after(30)) as client:
+            client.get(PageRequest(source.url))
+            client.get(PageRequest(other.url("/next")))
+
+        assert "Authorization" not in other.requests[0].headers

@@ -1,0 +1,210 @@
+"""OAuth2 client credentials at run time: one access token, kept for its lifetime, renewed before it ends.
+
+The token is fetched when the first request needs it, the client authenticating with HTTP Basic
+(its id and secret form-urlencoded first, RFC 6749 2.3.1) or in the form. It is kept until a
+tenth of its `expires_in` (at most REFRESH_MARGIN_S) before it expires; a token without
+`expires_in` is kept until the API refuses it. After a 401 from the API the client
+(fetcher.http.client) drops the token and asks once more.
+
+The token is registered for redaction here, the moment it is read: the one secret that the
+command line, which registers every other one at the program's edge, cannot know in advance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import msgspec
+import requests
+import urllib3.exceptions
+from requests.auth import AuthBase, HTTPBasicAuth
+
+from fetcher import redact
+from fetcher.errors import FetchError, RetryableError
+from fetcher.http.deadline import Deadline
+from fetcher.http.retry import is_retryable_status, parse_retry_after
+from fetcher.logs import quote as quote_value
+from fetcher.version import __version__
+
+if TYPE_CHECKING:
+    from fetcher.http.auth import OAuth2ClientCredentials
+
+logger = logging.getLogger(__name__)
+
+REFRESH_MARGIN_S = 60.0
+MAX_TOKEN_RESPONSE_BYTES = 1 << 20
+_REFUSED = (
+    "the token endpoint refused the client; check client_id, the client secret it names, scopes and audience"
+)
+
+
+class TokenError(FetchError):
+    """The token endpoint gave no usable token, and asking again will not help; `url` is the token URL."""
+
+
+class _Bearer(AuthBase):
+    """`Authorization: Bearer <token>`, with a repr that hides the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(***)"
+
+
+class Tokens:
+    """The access token of one source for one run. `close()` ends its session."""
+
+    def __init__(
+        self,
+        settings: OAuth2ClientCredentials,
+        *,
+        proxies: Mapping[str, str],
+        verify: bool | str,
+        describe: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.url = redact.redact(settings.token_url)
+        self.fetched = 0  # token responses accepted this run
+        self._describe = describe
+        self._clock = clock
+        self._token: str | None = None
+        self._renew_at = math.inf
+        # A session of its own: the source's extra headers are the API's business, not the
+        # token endpoint's. Proxies and CA bundle are the run's.
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._session.proxies.update(proxies)
+        self._session.verify = verify
+        self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
+
+    def auth(self, window: Deadline) -> AuthBase:
+        """What sends the current token; a new one is fetched first, within `window`, when due."""
+        if self._token is None or self._clock() >= self._renew_at:
+            self._token = self._fetch(window)
+        return _Bearer(self._token)
+
+    def forget(self) -> None:
+        """Drop the token the API refused: the next request fetches a new one."""
+        self._token = None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _fetch(self, window: Deadline) -> str:
+        started = self._clock()
+        timeout = max(window.remaining(), 0.001)
+        form, client_auth = self._form()
+        try:
+            response = self._session.post(
+                self.settings.token_url,
+                data=form,
+                auth=client_auth,
+                timeout=(timeout, timeout),
+                allow_redirects=False,  # never send the client's credentials where a redirect says
+                stream=True,
+            )
+            with response:
+                body = response.raw.read(MAX_TOKEN_RESPONSE_BYTES + 1, decode_content=True)
+        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
+            raise RetryableError(self.url, f"token request timed out: {_cause(exc)}") from None
+        except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise RetryableError(
+                self.url, f"token request failed: connection failed: {_cause(exc)}"
+            ) from None
+        except requests.RequestException as exc:
+            raise TokenError(self.url, f"token request failed: {_cause(exc)}") from None
+        if not 200 <= response.status_code < 300:
+            raise _status_error(response, body, self.url)
+        if len(body) > MAX_TOKEN_RESPONSE_BYTES:
+            raise TokenError(self.url, f"token response is larger than {MAX_TOKEN_RESPONSE_BYTES} bytes")
+        token, expires_in_s = _parse(body, self.url)
+        self.fetched += 1
+        self._renew_at = math.inf
+        if expires_in_s is not None:
+            self._renew_at = started + expires_in_s - min(REFRESH_MARGIN_S, expires_in_s / 10)
+        logger.info(
+            "event=token %stoken_url=%s expires_in_s=%s",
+            self._describe,
+            quote_value(self.url),
+            "-" if expires_in_s is None else f"{expires_in_s:g}",
+        )
+        return token
+
+    def _form(self) -> tuple[dict[str, str], HTTPBasicAuth | None]:
+        """The token request's form and, with client_secret_basic, its Basic credentials."""
+        settings = self.settings
+        form = {"grant_type": "client_credentials", **settings.form}
+        if settings.scopes:
+            form["scope"] = " ".join(settings.scopes)
+        if settings.audience is not None:
+            form["audience"] = settings.audience
+        if settings.client_auth == "client_secret_post":
+            return {**form, "client_id": settings.client_id, "client_secret": settings.secret}, None
+        return form, HTTPBasicAuth(quote(settings.client_id, safe=""), quote(settings.secret, safe=""))
+
+
+def _parse(body: bytes, url: str) -> tuple[str, float | None]:
+    """The access token and its lifetime in seconds (None when not given) of a token response."""
+    try:
+        document: Any = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise TokenError(url, "token response is not JSON") from None
+    if not isinstance(document, dict):
+        raise TokenError(url, "token response is not a JSON object")
+    token = document.get("access_token")
+    if not isinstance(token, str) or not token:
+        keys = ", ".join(sorted(map(str, document))[:10]) or "none"
+        raise TokenError(url, f"token response has no access_token (keys: {keys})")
+    redact.register_secret(token)
+    token_type = document.get("token_type", "Bearer")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise TokenError(url, f"token_type {token_type!r} is not supported; only Bearer tokens are")
+    expires_in = document.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.isdigit():  # some servers send a string
+        expires_in = int(expires_in)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
+        return token, None
+    return token, float(expires_in)
+
+
+def _status_error(response: requests.Response, body: bytes, url: str) -> FetchError:
+    status = response.status_code
+    problem = f"token request: HTTP {status} {response.reason or ''}".rstrip()
+    if is_retryable_status(status):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return RetryableError(url, problem, status=status, retry_after_s=retry_after)
+    if 300 <= status < 400:
+        return TokenError(url, f"{problem}: redirected; set token_url to the final URL", status=status)
+    hint = _REFUSED if status in (400, 401, 403) else "the token endpoint refused the request"
+    return TokenError(url, f"{problem}: {hint}{_oauth_error(body)}", status=status)
+
+
+def _oauth_error(body: bytes) -> str:
+    """The `error` and `error_description` of an error response (RFC 6749 5.2), when it has them."""
+    try:
+        document = msgspec.json.decode(body[:4096])
+    except msgspec.DecodeError:
+        return ""
+    if not isinstance(document, dict) or not isinstance(document.get("error"), str):
+        return ""
+    description = document.get("error_description")
+    shown = f"; error={document['error']}" + (f" ({description})" if isinstance(description, str) else "")
+    return " ".join(shown.split())[:200]
+
+
+def _cause(exc: BaseException) -> str:
+    """The cause of a requests or urllib3 error, on one short, redacted line."""
+    cause = exc.args[0] if exc.args else exc
+    cause = getattr(cause, "reason", None) or cause
+    return redact.redact(" ".join(str(cause).split()))[:200]
