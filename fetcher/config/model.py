@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 import msgspec
 
 from fetcher import redact
+from fetcher.config import parent as parents
 from fetcher.config import schedule
 from fetcher.config.convert import show
 from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
+from fetcher.http.budget import RateLimit
 from fetcher.output.formats import FORMATS
 from fetcher.pagination.kinds import NoPagination, Paginator
 from fetcher.records.rules import DEFAULT_SEPARATOR, ColumnRules
@@ -161,6 +163,8 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     auth: Auth | None = None
     incremental: Incremental | None = None
     notify: Notify | None = None
+    parent: parents.Parent | None = None
+    rate_limit: RateLimit | None = None
     flatten_separator: str = DEFAULT_SEPARATOR
     column_names: Literal["as_is", "snake_case"] = "as_is"
     infer_types: bool = True
@@ -228,6 +232,11 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             self.incremental.check(f"{where}.incremental")
         if self.notify is not None:
             self.notify.check(f"{where}.notify")
+        if self.parent is not None:
+            self.parent.check(f"{where}.parent")
+            parents.check_template(self, where)
+        if self.rate_limit is not None:
+            self.rate_limit.check(f"{where}.rate_limit")
 
 
 class Config(msgspec.Struct, frozen=True):
@@ -262,6 +271,7 @@ class Config(msgspec.Struct, frozen=True):
         for name in names:
             if names.count(name) > 1:
                 raise ConfigError("sources", f"the name {show(name)} is used twice; names are unique")
+        parents.check_parents(self.sources)
 
     def notify_of(self, source: Source) -> Notify:
         """Where `source`'s notifications go: its own `[sources.notify]` laid over `[notify]`."""

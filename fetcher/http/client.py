@@ -1,10 +1,12 @@
-"""The HTTP client: one session per run, with auth, timeouts, size limits and the retry policy.
+"""The HTTP client: one session per run (or per thread), with auth, timeouts, size limits, the
+retry policy and the rate budget.
 
 Every request has a `(connect, read)` timeout and a deadline for the whole exchange, so neither a
 stalled server nor one that trickles its headers or body a byte at a time holds a run past
 `timeout_s`: socket timeouts bound each wait, and a timer (SIGALRM, in the main thread, where runs
 run) bounds the whole. The body is read in bounded chunks and refused beyond `max_response_mb`
-after decompression, so a gzip bomb costs at most that much memory.
+after decompression, so a gzip bomb costs at most that much memory. Every attempt first takes a
+token from the run's rate budget (fetcher.http.budget), which every response's headers update.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import requests
 import urllib3.exceptions
 
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
+from fetcher.http.budget import Budget, RateLimit
 from fetcher.http.deadline import Deadline
 from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
 from fetcher.pagination.kinds import PageRequest
@@ -67,6 +70,7 @@ class Endpoint(Protocol):
     max_response_mb: float
     retry: RetrySettings
     auth: Any  # an auth kind of fetcher.http.auth, or None
+    rate_limit: RateLimit | None
 
     @property
     def max_response_bytes(self) -> int: ...
@@ -88,11 +92,15 @@ class _Session(requests.Session):
 
 
 class Client:
-    """Fetches pages for one source within one run. Use as a context manager."""
+    """Fetches pages for one source within one run. Use as a context manager.
 
-    def __init__(self, source: Endpoint, deadline: Deadline) -> None:
+    `budget` is the run's rate budget, shared when several clients (one per thread) serve one run.
+    """
+
+    def __init__(self, source: Endpoint, deadline: Deadline, budget: Budget | None = None) -> None:
         self.source = source
         self.deadline = deadline
+        self.budget = budget or Budget(source.name, source.rate_limit, source.run_timeout_s)
         self.attempts = 0
         self.retries = 0
         self._retrying = policy(  # one policy per run; each request starts its attempts afresh
@@ -103,7 +111,6 @@ class Client:
         )
         self._session = _Session()
         self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
-        self._session.headers.update(source.headers)
         # Read proxies and REQUESTS_CA_BUNDLE from the environment once per run; requests would
         # otherwise scan os.environ on every request, a measurable cost over a thousand pages.
         settings = self._session.merge_environment_settings(source.url, {}, None, None, None)
@@ -123,8 +130,12 @@ class Client:
     ) -> None:
         self._session.close()
 
-    def get(self, request: PageRequest) -> Response:
-        """Send `request` under the retry policy and return the response with its whole body."""
+    def get(self, request: PageRequest, endpoint: Endpoint | None = None) -> Response:
+        """Send `request` under the retry policy and return the response with its whole body.
+
+        `endpoint` is what to send (method, headers, body): the client's source, or that source
+        as filled in for one parent row (same origin, same settings).
+        """
         retrying = self._retrying
         try:
             for attempt in retrying:
@@ -132,7 +143,7 @@ class Client:
                     self.attempts += 1
                     if attempt.retry_state.attempt_number > 1:
                         self.retries += 1
-                    return self._send(request)
+                    return self._send(request, endpoint or self.source)
         except RetryableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             if self.deadline.expired() or attempts < self.source.retry.max_attempts:
@@ -145,31 +156,35 @@ class Client:
             ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _send(self, request: PageRequest) -> Response:
+    def _send(self, request: PageRequest, endpoint: Endpoint) -> Response:
         if self.deadline.expired():
             raise DeadlineExceeded(f"run_timeout_s={self.source.run_timeout_s:g} reached")
+        self.budget.acquire(self.deadline)
         exchange = self.deadline.sooner(self.source.timeout_s)
         try:
             with _interrupt_after(exchange.remaining()):
-                return self._exchange(request, exchange)
+                return self._exchange(request, endpoint, exchange)
         except _Expired:
             raise RetryableError(
                 redact(request.url),
                 f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
             ) from None
+        finally:
+            self.budget.release()
 
-    def _exchange(self, request: PageRequest, exchange: Deadline) -> Response:
+    def _exchange(self, request: PageRequest, endpoint: Endpoint, exchange: Deadline) -> Response:
         timeout = max(exchange.remaining(), 0.001)
         shown = redact(request.url)
         # Credentials go to the source's own origin only, never to a next page on another host.
         same_origin = not self._session.should_strip_auth(self.source.url, request.full_url)
         try:
             response = self._session.request(
-                self.source.method,
+                endpoint.method,
                 request.url,
+                headers=endpoint.headers,
                 auth=self.source.auth if same_origin else None,
                 params=dict(request.params),
-                json=self.source.body if self.source.method == "POST" else None,
+                json=endpoint.body if endpoint.method == "POST" else None,
                 timeout=(timeout, timeout),
                 stream=True,
             )
@@ -180,6 +195,7 @@ class Client:
         except requests.RequestException as exc:
             raise FetchError(shown, f"request failed: {_reason(exc)}") from None
         with response:
+            self.budget.observe(response.headers)
             shown = redact(response.url)
             if not 200 <= response.status_code < 300:
                 raise _status_error(response, shown)
