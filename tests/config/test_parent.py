@@ -121,3 +121,15 @@ def test_fill_body_keeps_a_whole_placeholder_typed_and_spells_other_values_as_te
         "ok": [True],
         "n": 3,
     }
+
+
+def test_the_readme_example_loads(write_config: Callable[[str], Path]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Parent and child sources", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+
+    users, orders = _load(write_config, example)
+
+    assert orders.parent == Parent(source="users", fields={"user_id": "id"}, include=("id",), concurrency=4)
+    assert orders.rate_limit is not None and orders.rate_limit.window == (10, 1.0)
+    assert users.parent is None
