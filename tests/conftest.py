@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean redaction registry, no real retry sleeps, config files, a real server."""
+"""Shared fixtures: a clean redaction registry, no real retry or rate waits, config files, a real server."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 import uuid
@@ -43,6 +44,25 @@ def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr("fetcher.http.retry._sleep", slept.append)
     monkeypatch.setattr("fetcher.ops.notify._sleep", slept.append)
     return slept
+
+
+@pytest.fixture(autouse=True)
+def no_rate_wait(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Rate-budget waits are recorded, never slept: the budget's clock leaps over each one instead.
+
+    A test that must wait for real (the one that counts requests per second at a server) puts
+    back `time.monotonic` and a real pause.
+    """
+    waited: list[float] = []
+    leapt = [0.0]
+
+    def pause(closed: threading.Event, seconds: float) -> None:
+        waited.append(seconds)
+        leapt[0] += seconds
+
+    monkeypatch.setattr("fetcher.http.budget._pause", pause)
+    monkeypatch.setattr("fetcher.http.budget._clock", lambda: time.monotonic() + leapt[0])
+    return waited
 
 
 @pytest.fixture

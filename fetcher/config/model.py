@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from fetcher.config import parent as parents
 from fetcher.config import schedule
 from fetcher.config.checks import check_choice, check_positive, check_url
 from fetcher.config.convert import show
@@ -20,6 +21,7 @@ from fetcher.config.guards import Guards
 from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
+from fetcher.http.budget import RateLimit
 from fetcher.http.graphql import GraphQL
 from fetcher.output.formats import FORMATS
 from fetcher.pagination.kinds import Cursor, NoPagination, Paginator
@@ -81,6 +83,8 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     incremental: Incremental | None = None
     notify: Notify | None = None
     guards: Guards = Guards()
+    parent: parents.Parent | None = None
+    rate_limit: RateLimit | None = None
     flatten_separator: str = DEFAULT_SEPARATOR
     column_names: Literal["as_is", "snake_case"] = "as_is"
     infer_types: bool = True
@@ -153,6 +157,11 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 f"{where}.guards.stale_cursor_runs",
                 "watches the incremental cursor: add [sources.incremental]",
             )
+        if self.parent is not None:
+            self.parent.check(f"{where}.parent")
+            parents.check_template(self, where)
+        if self.rate_limit is not None:
+            self.rate_limit.check(f"{where}.rate_limit")
 
     @property
     def request_body(self) -> dict[str, Any] | None:
@@ -215,6 +224,7 @@ class Config(msgspec.Struct, frozen=True):
         for name in names:
             if names.count(name) > 1:
                 raise ConfigError("sources", f"the name {show(name)} is used twice; names are unique")
+        parents.check_parents(self.sources)
 
     def notify_of(self, source: Source) -> Notify:
         """Where `source`'s notifications go: its own `[sources.notify]` laid over `[notify]`."""

@@ -1,10 +1,12 @@
-"""The HTTP client: one session per run, with auth, timeouts, size limits and the retry policy.
+"""The HTTP client: one session per run (or per thread), with auth, timeouts, size limits, the
+retry policy and the rate budget.
 
 Every request has a `(connect, read)` timeout and a deadline for the whole exchange, so neither a
 stalled server nor one that trickles its headers or body a byte at a time holds a run past
 `timeout_s`: socket timeouts bound each wait, and a timer (SIGALRM, in the main thread, where runs
 run) bounds the whole. The body is read in bounded chunks and refused beyond `max_response_mb`
-after decompression, so a gzip bomb costs at most that much memory.
+after decompression, so a gzip bomb costs at most that much memory. Every attempt first takes a
+token from the run's rate budget (fetcher.http.budget), which every response's headers update.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import urllib3.exceptions
 
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
 from fetcher.http.auth import OAuth2ClientCredentials
+from fetcher.http.budget import Budget, RateLimit
 from fetcher.http.deadline import Deadline
 from fetcher.http.oauth2 import TokenError, Tokens
 from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
@@ -79,6 +82,7 @@ class Endpoint(Protocol):
     max_response_mb: float
     retry: RetrySettings
     auth: Any  # an auth kind of fetcher.http.auth, or None
+    rate_limit: RateLimit | None
 
     @property
     def max_response_bytes(self) -> int: ...
@@ -103,13 +107,22 @@ class Client:
     """Fetches pages for one source within one run. Use as a context manager.
 
     `in_container` says the fetcher runs in its image, where a refused connection to 127.0.0.1
-    most likely meant the host's API: the error then says how to reach it.
+    most likely meant the host's API: the error then says how to reach it. `budget` is the run's
+    rate budget, shared when several clients (one per thread) serve one run.
     """
 
-    def __init__(self, source: Endpoint, deadline: Deadline, *, in_container: bool = False) -> None:
+    def __init__(
+        self,
+        source: Endpoint,
+        deadline: Deadline,
+        budget: Budget | None = None,
+        *,
+        in_container: bool = False,
+    ) -> None:
         self.source = source
         self.deadline = deadline
         self.in_container = in_container
+        self.budget = budget or Budget(source.name, source.rate_limit, source.run_timeout_s)
         self.attempts = 0
         self.retries = 0
         self._retrying = policy(  # one policy per run; each request starts its attempts afresh
@@ -120,7 +133,6 @@ class Client:
         )
         self._session = _Session()
         self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
-        self._session.headers.update(source.headers)
         # Read proxies and REQUESTS_CA_BUNDLE from the environment once per run; requests would
         # otherwise scan os.environ on every request, a measurable cost over a thousand pages.
         settings = self._session.merge_environment_settings(source.url, {}, None, None, None)
@@ -150,22 +162,24 @@ class Client:
         if self._tokens is not None:
             self._tokens.close()
 
-    def get(self, request: PageRequest) -> Response:
+    def get(self, request: PageRequest, endpoint: Endpoint | None = None) -> Response:
         """Send `request` under the retry policy and return the response with its whole body.
 
-        With OAuth2, a 401 from the API drops the token; the request is sent once more with a new one.
+        `endpoint` is what to send (method, headers): the client's source, or that source as
+        filled in for one parent row (same origin, same settings). With OAuth2, a 401 from the API
+        drops the token; the request is sent once more with a new one.
         """
         tokens = self._tokens
         try:
-            return self._get(request)
+            return self._get(request, endpoint)
         except FetchError as exc:
             if tokens is None or exc.status != 401 or isinstance(exc, TokenError):
                 raise
         logger.info("event=token_refused source=%s status=401 retry=once_with_new_token", self.source.name)
         tokens.forget()
-        return self._get(request)
+        return self._get(request, endpoint)
 
-    def _get(self, request: PageRequest) -> Response:
+    def _get(self, request: PageRequest, endpoint: Endpoint | None = None) -> Response:
         retrying = self._retrying
         try:
             for attempt in retrying:
@@ -173,7 +187,7 @@ class Client:
                     self.attempts += 1
                     if attempt.retry_state.attempt_number > 1:
                         self.retries += 1
-                    return self._send(request)
+                    return self._send(request, endpoint or self.source)
         except RetryableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             if self.deadline.expired() or attempts < self.source.retry.max_attempts:
@@ -186,19 +200,22 @@ class Client:
             ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _send(self, request: PageRequest) -> Response:
+    def _send(self, request: PageRequest, endpoint: Endpoint) -> Response:
         if self.deadline.expired():
             raise DeadlineExceeded(f"run_timeout_s={self.source.run_timeout_s:g} reached")
         auth = self._auth(request)
+        self.budget.acquire(self.deadline)
         exchange = self.deadline.sooner(self.source.timeout_s)
         try:
             with _interrupt_after(exchange.remaining()):
-                return self._exchange(request, exchange, auth)
+                return self._exchange(request, endpoint, exchange, auth)
         except _Expired:
             raise RetryableError(
                 redact(request.url),
                 f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
             ) from None
+        finally:
+            self.budget.release()
 
     def _auth(self, request: PageRequest) -> Any:
         """The credentials for `request`: none off the source's own origin, never to a next page on
@@ -215,13 +232,14 @@ class Client:
             problem = f"token request timed out: no token within timeout_s={self.source.timeout_s:g}"
             raise RetryableError(self._tokens.url, problem) from None
 
-    def _exchange(self, request: PageRequest, exchange: Deadline, auth: Any) -> Response:
+    def _exchange(self, request: PageRequest, endpoint: Endpoint, exchange: Deadline, auth: Any) -> Response:
         timeout = max(exchange.remaining(), 0.001)
         shown = redact(request.url)
         try:
             response = self._session.request(
-                self.source.method if request.body is None else "POST",
+                endpoint.method if request.body is None else "POST",
                 request.url,
+                headers=endpoint.headers,
                 auth=auth,
                 params=dict(request.params),
                 json=request.body,
@@ -236,6 +254,7 @@ class Client:
         except requests.RequestException as exc:
             raise FetchError(shown, f"request failed: {_reason(exc)}") from None
         with response:
+            self.budget.observe(response.headers)
             shown = redact(response.url)
             if not 200 <= response.status_code < 300:
                 raise _status_error(response, shown, self.source.auth is not None)

@@ -6,21 +6,27 @@ long as the run's schema holds. At the end the data guards judge the run (fetche
 then the streamed files are published, or, when a page widened the schema after streaming began,
 the files are written again from the spool, under the final schema. The incremental cursor is
 taken from the pages as they are written.
+
+A child source (`[sources.parent]`) walks its pages once per row of its parent (fetcher.run.parents),
+a few rows at a time (fetcher.run.fanout); the pages go through the same stages in the parent's
+row order, each with the parent columns it carries (`_parent__id`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from fetcher.config import environment
 from fetcher.config.model import Source
+from fetcher.config.parent import fill
 from fetcher.errors import DeadlineExceeded, FetchError, RecordsError
 from fetcher.http import graphql
+from fetcher.http.budget import Budget
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.http.decode import NotJson, decode
@@ -37,12 +43,20 @@ from fetcher.records.landing import RunStamp, with_run_fields
 from fetcher.records.names import Namer
 from fetcher.records.rules import ColumnRules
 from fetcher.redact import redact
-from fetcher.run import guards, state
+from fetcher.run import fanout, guards, parents, state
 from fetcher.run.history import RunRecord
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
 
 logger = logging.getLogger(__name__)
+
+# A page, and the parent columns each of its records carries (none but for a child source).
+Pages = Generator[tuple[Page, Mapping[str, Any]], None, None]
+
+
+class _Counted(Protocol):
+    attempts: int
+    retries: int
 
 
 def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: RunRecord) -> bool:
@@ -57,13 +71,20 @@ def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: 
     record.primary_key = landed_key(source, rules)
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
     stamp = RunStamp(record.run_id, record.started_at)
+    budget = Budget(source.name, source.rate_limit, source.run_timeout_s)
     with (
-        Client(source, deadline, in_container=environment.in_container()) as client,
         Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
         Streamer(storage, targets, stamp) as streamer,
     ):
         stages = _Stages(source, rules, spool, streamer, tracker)
-        _fetch_pages(client, first_request(source, cursor), deadline, stages, record)
+        if source.parent is None:
+            with Client(source, deadline, budget, in_container=environment.in_container()) as client:
+                pages = walk(source.pagination, first_request(source, cursor), page_fetcher(client, source))
+                _fetch_pages(((page, {}) for page in pages), client, deadline, stages, record)
+        else:
+            rows = parents.read_rows(storage, source)
+            with fanout.ThreadClients(source, deadline, budget) as clients:
+                _fetch_pages(_child_pages(source, rows, cursor, clients), clients, deadline, stages, record)
         run_schema = stages.unifier.schema
         has_rows = _describe(source, spool.rows, run_schema, stamp, record, tracker)
         guards.enforce(storage, source, record, cursor, tracker.value if tracker else None)
@@ -108,12 +129,13 @@ def first_request(source: Source, cursor: Any) -> PageRequest:
 
 
 def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
-    """What pagination calls for each request: fetch it, decode the body, find the records."""
+    """What pagination calls for each request: fetch it (as `source` says: a child's is filled in
+    for its parent row), decode the body, find the records."""
 
     rules = source.rules
 
     def fetch(request: PageRequest) -> Page:
-        response = client.get(request)
+        response = client.get(request, source)
         shown = redact(response.url)
         try:
             document = decode(
@@ -158,8 +180,10 @@ class _Stages:
         self.dedupe = records.Deduplicator(incremental.primary_key if incremental else ())
         self.unifier = schema.Unifier(self.source.name, self.rules)
 
-    def take(self, page: Page) -> None:
+    def take(self, page: Page, parent: Mapping[str, Any]) -> None:
         table = records.to_table(self.dedupe(page.records), exact=page.exact, rules=self.rules)
+        if parent and table.num_rows:
+            table = _with_parent_columns(table, parent)
         self.unifier.observe(table, redact(page.url))
         if self.tracker is not None:
             self.tracker(table)
@@ -167,17 +191,49 @@ class _Stages:
         self.streamer.offer(table, self.unifier.schema)
 
 
+def _child_pages(
+    source: Source, rows: list[parents.ParentRow], cursor: Any, clients: fanout.ThreadClients
+) -> Pages:
+    """Every page of the walk of every parent row, in the parent's row order."""
+    assert source.parent is not None
+
+    def walk_row(row: parents.ParentRow) -> list[Page]:
+        endpoint = fill(source, row.values)
+        fetch = page_fetcher(clients.get(), endpoint)
+        return list(walk(source.pagination, first_request(endpoint, cursor), fetch))
+
+    workers = source.parent.concurrency
+    for row, pages in fanout.in_order(
+        rows, walk_row, workers=workers, stop=clients.budget.close, name=source.name
+    ):
+        for page in pages:
+            yield page, row.columns
+
+
+def _with_parent_columns(table: pa.Table, parent: Mapping[str, Any]) -> pa.Table:
+    """`table` with a column for each parent value its records carry; a record field that lands on
+    the same name is an error, never merged."""
+    extra = records.to_table([dict(parent)] * table.num_rows)
+    for field, column in zip(extra.schema, extra.columns, strict=True):
+        if field.name in table.column_names:
+            raise RecordsError(
+                f"a field of the records lands on the column {field.name!r}, which [sources.parent] "
+                "include fills; leave the field out with `exclude`"
+            )
+        table = table.append_column(field, column)
+    return table
+
+
 def _fetch_pages(
-    client: Client, request: PageRequest, deadline: Deadline, stages: _Stages, record: RunRecord
+    pages: Pages, counted: _Counted, deadline: Deadline, stages: _Stages, record: RunRecord
 ) -> None:
-    """Walk every page from `request` through the stages, counting them in `record`."""
+    """Take every page through the stages, counting them in `record`."""
     source = stages.source
-    pages = walk(source.pagination, request, page_fetcher(client, source))
     first: Page | None = None
     try:
-        for page in pages:
+        for page, parent in pages:
             first = first or page
-            stages.take(page)
+            stages.take(page, parent)
             record.pages += 1
             record.records = stages.spool.rows
             if logger.isEnabledFor(logging.DEBUG):
@@ -193,7 +249,8 @@ def _fetch_pages(
                     f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
                 )
     finally:
-        record.attempts, record.retries = client.attempts, client.retries
+        pages.close()  # a child's fan-out stops its threads here, before their clients close
+        record.attempts, record.retries = counted.attempts, counted.retries
         record.duplicates_dropped = stages.dedupe.dropped
     if record.pages == 1 and first is not None and isinstance(source.pagination, NoPagination):
         _note_more_pages(source.name, first)

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 
 from fetcher.config import environment
 from fetcher.config.model import Config, Source
+from fetcher.config.parent import fill
 from fetcher.errors import FetcherError
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 from fetcher.redact import redact
-from fetcher.run import changes, history, lock, pipeline, state
+from fetcher.run import changes, history, lock, parents, pipeline, state
 from fetcher.storage import layout, open_storage, open_workspace
 from fetcher.storage.base import Storage
 
@@ -67,14 +68,26 @@ def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
     """Fetch the first page of `source` as a run would, and return the columns and types a run
     would write for it, and its number of records. Writes nothing."""
     cursor = None
-    if source.incremental is not None:
+    endpoint = source
+    if source.incremental is not None or source.parent is not None:
         with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
             cursor = pipeline.load_cursor(storage, source)
-    request = source.pagination.first(pipeline.first_request(source, cursor))
+            endpoint = _first_child(storage, source)
+    request = source.pagination.first(pipeline.first_request(endpoint, cursor))
     deadline = Deadline.after(source.run_timeout_s)
     with Client(source, deadline, in_container=environment.in_container()) as client:
-        page = pipeline.page_fetcher(client, source)(request)
+        page = pipeline.page_fetcher(client, endpoint)(request)
     return pipeline.columns(page, source), page.record_count
+
+
+def _first_child(storage: Storage, source: Source) -> Source:
+    """A child source as filled in for its parent's first row (the source itself if no child)."""
+    if source.parent is None:
+        return source
+    rows = parents.read_rows(storage, source)
+    if not rows:
+        raise FetcherError(f"the parent source {source.parent.source!r} has no rows to request for")
+    return fill(source, rows[0].values)
 
 
 def _note_schema_change(record: history.RunRecord, previous: dict[str, str] | None) -> None:

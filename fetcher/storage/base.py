@@ -50,6 +50,10 @@ class Storage(Protocol):
         """The JSON document at `relpath`, or None when there is none."""
         ...
 
+    def read_bytes(self, relpath: str) -> bytes:
+        """The whole file at `relpath` (a published data file); OutputError when it cannot be read."""
+        ...
+
     def list(self, relpath: str) -> list[str]:
         """The names directly under `relpath`, sorted; empty when there are none."""
         ...

@@ -106,6 +106,15 @@ class LocalStorage:
         except (OSError, ValueError) as exc:
             raise OutputError(f"cannot read {path}: {exc}") from None
 
+    def read_bytes(self, relpath: str) -> bytes:
+        """The whole file at `relpath`; OutputError when it cannot be read."""
+        path = self.path(relpath)
+        try:
+            with open(path, "rb") as file:
+                return file.read()
+        except OSError as exc:
+            raise OutputError(f"cannot read {path}: {exc.strerror}") from None
+
     def list(self, relpath: str) -> list[str]:
         """The names in directory `relpath`, sorted; empty when it does not exist."""
         try:

@@ -116,6 +116,15 @@ class S3Storage:
                 problem = exc
         raise OutputError(f"cannot read s3://{key}: {problem}")
 
+    def read_bytes(self, relpath: str) -> bytes:
+        """The whole object at `relpath` (published whole, never overwritten); OutputError if unreadable."""
+        key = self._key(relpath)
+        try:
+            with self.fs.open_input_stream(key) as stream:
+                return stream.read()
+        except OSError as exc:
+            raise OutputError(f"cannot read s3://{key}: {exc}") from None
+
     def list(self, relpath: str) -> list[str]:
         """The names directly under `relpath`, sorted; empty when there are none."""
         key = self._key(relpath)

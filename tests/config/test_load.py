@@ -320,8 +320,7 @@ SOURCE = '[[sources]]\nname = "a"\nurl = "http://h/x"\n'
 
 TABLES = (
     "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], "
-    "[sources.incremental], "
-    "[sources.notify], [sources.guards]"
+    "[sources.incremental], [sources.notify], [sources.guards], [sources.parent], [sources.rate_limit]"
 )
 TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
 
@@ -333,8 +332,8 @@ TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
             SOURCE + '[sources.paginaton]\ntype = "page"\n',
             "sources[0].paginaton: unknown key; allowed: name, url, method, params, headers, body, graphql, "
             "records, format, formats, schedule, timeout_s, run_timeout_s, max_response_mb, retry, "
-            "pagination, auth, incremental, notify, guards, flatten_separator, column_names, "
-            "infer_types, columns, exclude; tables: [guards.actions]; did you mean pagination?",
+            "pagination, auth, incremental, notify, guards, parent, rate_limit, flatten_separator, "
+            "column_names, infer_types, columns, exclude; tables: [guards.actions]; did you mean pagination?",
             id="misspelt-section",
         ),
         pytest.param(

@@ -373,3 +373,64 @@ def test_get_oauth2_token_never_sent_to_another_host() -> None:
             client.get(PageRequest(other.url("/next")))
 
         assert "Authorization" not in other.requests[0].headers
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_get_sends_the_endpoint_it_is_given(no_retry_sleep: list[float]) -> None:
+    """A child's request is filled in per parent row: its own URL and headers (its body rides on the
+    request, as every page's does), one session."""
+    responses.post(URL + "/7", json={})
+    template = Source(name="api", url=URL + "/{id}", method="POST", headers={"X-User": "{id}"})
+    filled = Source(name="api", url=URL + "/7", method="POST", headers={"X-User": "7"}, body={"id": 7})
+
+    with Client(template, Deadline.after(30)) as client:
+        client.get(PageRequest(filled.url, body=filled.body), filled)
+
+    sent = responses.calls[0].request
+    assert (sent.headers["X-User"], sent.body) == ("7", b'{"id": 7}')
+    assert sent.headers["User-Agent"].startswith("fetcher/")
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_rate_limit_headers_hold_the_next_request_until_the_reset(
+    no_retry_sleep: list[float], no_rate_wait: list[float]
+) -> None:
+    responses.get(URL, json={}, headers={"RateLimit": '"default";r=0;t=5'})
+    responses.get(URL, json={}, headers={"RateLimit": '"default";r=9;t=5'})
+    responses.get(URL, json={})
+
+    with _client() as client:
+        for _ in range(3):
+            client.get(PageRequest(URL))
+
+    assert len(no_rate_wait) == 1 and 4.9 < no_rate_wait[0] <= 5
+    assert no_retry_sleep == []
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_rate_limit_headers_on_a_429_are_read_before_its_retry(
+    no_retry_sleep: list[float], no_rate_wait: list[float]
+) -> None:
+    responses.get(URL, status=429, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "20"})
+    responses.get(URL, json={})
+
+    with _client() as client:
+        client.get(PageRequest(URL))
+
+    assert len(no_rate_wait) == 1 and 19.9 < no_rate_wait[0] <= 20
+    assert (client.attempts, client.retries) == (2, 1)
+
+
+def test_rate_limit_reset_past_the_deadline_fails_the_run_not_a_request(no_rate_wait: list[float]) -> None:
+    with ApiServer() as api:
+        api.route(
+            "/items", lambda exchange: (200, [], {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "900"})
+        )
+        source = Source(name="api", url=api.url("/items"), run_timeout_s=60)
+        with Client(source, Deadline.after(60)) as client:
+            client.get(PageRequest(source.url))
+            with pytest.raises(DeadlineExceeded, match="run_timeout_s=60 would pass waiting 900 s"):
+                client.get(PageRequest(source.url))
+
+        assert len(api.requests) == 1
+    assert no_rate_wait == []

@@ -13,7 +13,17 @@ from fetcher.storage.base import Storage, json_bytes, local_path, output_errors
 from fetcher.storage.local import LocalStorage
 from fetcher.storage.s3 import S3Storage
 
-INTERFACE = ["close", "discard", "list", "publish", "read_json", "remove_temps", "stage", "write_json"]
+INTERFACE = [
+    "close",
+    "discard",
+    "list",
+    "publish",
+    "read_bytes",
+    "read_json",
+    "remove_temps",
+    "stage",
+    "write_json",
+]
 
 
 def _methods(cls: type) -> dict[str, inspect.Signature]:

@@ -88,3 +88,13 @@ def test_stage_where_directory_cannot_exist_is_output_error(tmp_path: Path) -> N
 
     with pytest.raises(OutputError, match=r"cannot write .*api.*(Not a directory|File exists)"):
         LocalStorage(str(tmp_path)).write_json("api/x.json", {})
+
+
+def test_read_bytes_whole_file_and_missing_is_error(tmp_path: Path) -> None:
+    storage = LocalStorage(str(tmp_path))
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "a.parquet").write_bytes(b"PAR1")
+
+    assert storage.read_bytes("api/a.parquet") == b"PAR1"
+    with pytest.raises(OutputError, match=r"cannot read .*none\.parquet: No such file"):
+        storage.read_bytes("api/none.parquet")

@@ -209,6 +209,19 @@ def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], m
     assert storage.list("nothing/here") == []
 
 
+def test_read_bytes_whole_object_and_missing_is_error(
+    bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str
+) -> None:
+    s3, name = bucket
+    with s3.open_output_stream(f"{name}/api/a.parquet") as stream:
+        stream.write(b"PAR1")
+    storage = S3Storage(f"s3://{name}", moto_endpoint)
+
+    assert storage.read_bytes("api/a.parquet") == b"PAR1"
+    with pytest.raises(OutputError, match=f"cannot read s3://{name}/api/none.parquet"):
+        storage.read_bytes("api/none.parquet")
+
+
 def test_staged_files_are_local_and_removed_by_close(moto_endpoint: str) -> None:
     storage = S3Storage("s3://bucket/prefix", moto_endpoint)
 
