@@ -95,7 +95,7 @@ COPY requirements-test.txt /tmp/requirements-test.txt
 RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: \
         -r /tmp/requirements.txt -r /tmp/requirements-test.txt
 WORKDIR /src
-COPY README.md pyproject.toml crontab compose.yaml compose.host.yaml requirements.in ./
+COPY Dockerfile README.md pyproject.toml crontab compose.yaml compose.host.yaml requirements.in ./
 COPY deploy deploy
 COPY demo demo
 COPY docker docker

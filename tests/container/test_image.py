@@ -887,7 +887,7 @@ def test_make_demo_fetches_the_bundled_api_and_previews_the_files(image: str, tm
 
         assert demo.returncode == 0, demo.stdout[-3000:]
         assert "event=run source=demo-orders status=succeeded pages=5 records=240" in demo.stdout
-        assert "demo-orders: 240 row(s), 9 column(s)" in demo.stdout and "customer__city" in demo.stdout
+        assert "demo-orders: 240 row(s), 10 column(s)" in demo.stdout and "customer__city" in demo.stdout
         assert docker("inspect", "-f", "{{.State.Running}}", f"{container}-demo").stdout.strip() == "true"
         assert {path.suffix for path in out.glob("demo-orders/fetch_date=*/*")} == {".csv", ".parquet"}
         api_health = functools.partial(
