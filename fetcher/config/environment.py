@@ -25,6 +25,7 @@ PGID = "PGID"
 TZ = "TZ"
 ON_START = "FETCH_ON_START"
 IN_CONTAINER = "FETCHER_IN_CONTAINER"  # the image sets it to 1: 127.0.0.1 is then the container itself
+STATUS_DIR = "FETCHER_STATUS_DIR"  # where each source's latest outcome is kept (fetcher.ops.outcomes)
 S3_ENDPOINT_URLS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # the first one set wins
 
 # A single source without a file: each FETCH_* variable and the key it stands for (errors name it).
@@ -109,6 +110,11 @@ def zone_name(environ: Mapping[str, str] = os.environ) -> str:
 def in_container(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the fetcher runs in its image (FETCHER_IN_CONTAINER=1), for hints about the network."""
     return environ.get(IN_CONTAINER) == "1"
+
+
+def status_dir(environ: Mapping[str, str] = os.environ) -> str | None:
+    """`FETCHER_STATUS_DIR`: where outcomes are kept (the image sets it); None when unset."""
+    return environ.get(STATUS_DIR) or None
 
 
 def config_path(environ: Mapping[str, str]) -> str | None:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from fetcher.config import environment
 from fetcher.config.environment import Startup
 from fetcher.config.model import Config
 from fetcher.errors import ConfigError
@@ -34,7 +35,6 @@ LOG_FILE = "/var/log/fetch.log"
 # The fetch job, as the job user with the container's environment: docker/run-job is its one home.
 JOB = "/usr/local/bin/run-job"
 DEFAULT_CRONTAB = "/etc/fetcher/crontab.default"
-STATUS_DIR_VARIABLE = "FETCHER_STATUS_DIR"  # where the job keeps its outcomes (fetcher.ops.outcomes)
 FALLBACK_ID = 10001  # the image's own user for /out, when nobody else owns it
 _PRIVATE_VARIABLES = frozenset({"HOME", "OLDPWD", "PWD", "SHLVL", "_"})
 
@@ -122,8 +122,9 @@ def prepare(
     os.makedirs(state_dir, mode=0o755, exist_ok=True)
     _write(f"{state_dir}/runas", f"{user.uid}:{user.gid}\n".encode(), 0o644)
     _write(f"{state_dir}/env", environment_snapshot(environ), 0o600)
-    if environ.get(STATUS_DIR_VARIABLE):  # the image sets it; elsewhere the job makes its own
-        _give_status_dir(environ[STATUS_DIR_VARIABLE], user)
+    status_dir = environment.status_dir(environ)
+    if status_dir:  # the image sets it; elsewhere the job makes its own
+        _give_status_dir(status_dir, user)
     if not once:
         _install_crontab(config, error, state_dir)
     # A fresh log each start: tail copies it whole to `docker logs`, which kept the last one.

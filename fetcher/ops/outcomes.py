@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from fetcher.config import environment
 from fetcher.errors import FetcherError
 from fetcher.run.history import SUCCEEDED, RunRecord
 
@@ -101,9 +102,9 @@ class Outcome:
         return cls(**values)
 
 
-def status_dir(environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+def status_dir() -> str:
     """Where outcomes are kept: `FETCHER_STATUS_DIR`, else a folder under the temporary directory."""
-    return environ.get("FETCHER_STATUS_DIR") or os.path.join(tempfile.gettempdir(), "fetcher-status")
+    return environment.status_dir() or os.path.join(tempfile.gettempdir(), "fetcher-status")
 
 
 def load(source: str, directory: str | None = None) -> Outcome | None:
