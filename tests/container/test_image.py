@@ -529,6 +529,56 @@ class TestTruthfulHealth:
         wait_for(lambda: _settled(containers, fixed, "healthy"), 60, "healthy in docker inspect")
         assert _status_row(containers, fixed, "ro").split()[3:5] == ["succeeded", "30"]
 
+    def test_read_only_out_alerts_once_then_recovers_once_in_the_same_container(
+        self, containers: Containers, api: ApiServer, tmp_path: Path
+    ) -> None:
+        """Issue 12's scenario end to end: a read-only /out fails the first run; health, status and a
+        webhook on 127.0.0.1 say so at once; after the fix and the next run, one recovery message."""
+        hooks: list[dict[str, object]] = []
+        api.route("/hook", lambda exchange: hooks.append(exchange.json()) or (200, {}))
+        out = tmp_path / "rofs"
+        out.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(out)], check=True)
+        try:
+            os.chown(out, 1234, 1234)
+            extra = '[notify]\nwebhook_url_env = "HOOK_URL"\n'
+            config = toml(tmp_path / "c.toml", api.url("/records"), "alerted", self.YEARLY, extra)
+            name = containers.run(
+                *self.FAST,
+                "-e",
+                "FETCH_ON_START=never",
+                "-e",
+                f"HOOK_URL={api.url('/hook')}",
+                *mounts(out, config),
+            )
+            _started(containers, name)
+            # The filesystem under /out turns read-only (the container's own mount of it stays as
+            # it was: a remount of the filesystem, not of its mounts, is what the fix undoes).
+            subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+
+            assert containers.exec(name, JOB).returncode == 1
+
+            _, output = wait_for(
+                lambda: _settled(containers, name, "unhealthy"), 60, "unhealthy in docker inspect"
+            )
+            assert output.startswith("unhealthy: alerted: last run at ")
+            assert "cannot write /out/alerted: Read-only file system" in output
+            assert _status_row(containers, name, "alerted").split()[3] == "failed"
+            assert [(hook["event"], hook["status"]) for hook in hooks] == [("failure", "failed")]
+            assert "Read-only file system" in str(hooks[0]["error"])
+
+            subprocess.run(["mount", "-o", "remount,rw", str(out)], check=True)  # the fix
+            assert containers.exec(name, JOB).returncode == 0
+
+            wait_for(lambda: _settled(containers, name, "healthy"), 60, "healthy in docker inspect")
+            assert _status_row(containers, name, "alerted").split()[3:5] == ["succeeded", "30"]
+            assert [(hook["event"], hook["status"]) for hook in hooks] == [
+                ("failure", "failed"),
+                ("recovery", "succeeded"),
+            ]
+        finally:
+            subprocess.run(["umount", "-l", str(out)], check=False)
+
     def test_puid_on_a_root_owned_folder_says_chown_and_heals_after_the_fix_and_next_run(
         self, containers: Containers, api: ApiServer, tmp_path: Path
     ) -> None:
