@@ -11,26 +11,22 @@ token from the run's rate budget (fetcher.http.budget), which every response's h
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import signal
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
+from fetcher.http import failures
 from fetcher.http.auth import OAuth2ClientCredentials
 from fetcher.http.budget import Budget, RateLimit
-from fetcher.http.deadline import Deadline
+from fetcher.http.deadline import Deadline, Expired, interrupt_after
 from fetcher.http.oauth2 import TokenError, Tokens
-from fetcher.http.retry import is_retryable_status, parse_retry_after, policy
+from fetcher.http.retry import policy
 from fetcher.pagination.pages import PageRequest
 from fetcher.redact import redact
 from fetcher.version import __version__
@@ -38,22 +34,6 @@ from fetcher.version import __version__
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 16
-_ERROR_SNIPPET_CHARS = 200
-_HINTS = {
-    400: "the API rejected the request; check params and body",
-    401: "the API rejected the credentials; check [sources.auth] and the secret it names",
-    403: "the credentials lack permission for this URL",
-    404: "no such URL; check url and the pagination settings",
-}
-# A 401 or 403 for a source that sends no credentials: there is no [sources.auth] to check.
-_HINTS_WITHOUT_AUTH = {
-    401: "the API wants credentials and none are configured; add [sources.auth] (or FETCH_BEARER_TOKEN)",
-    403: "the API refuses anonymous requests; add [sources.auth] (or FETCH_BEARER_TOKEN)",
-}
-LOCAL_IN_CONTAINER_HINT = (
-    "127.0.0.1 is the container itself: to reach the host's API, run with --network host "
-    "(make run RUN_FLAGS=--network=host)"
-)
 
 
 @dataclass(frozen=True)
@@ -207,9 +187,9 @@ class Client:
         self.budget.acquire(self.deadline)
         exchange = self.deadline.sooner(self.source.timeout_s)
         try:
-            with _interrupt_after(exchange.remaining()):
+            with interrupt_after(exchange.remaining()):
                 return self._exchange(request, endpoint, exchange, auth)
-        except _Expired:
+        except Expired:
             raise RetryableError(
                 redact(request.url),
                 f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
@@ -226,9 +206,9 @@ class Client:
             return self.source.auth
         window = self.deadline.sooner(self.source.timeout_s)
         try:
-            with _interrupt_after(window.remaining()):
+            with interrupt_after(window.remaining()):
                 return self._tokens.auth(window)
-        except _Expired:
+        except Expired:
             problem = f"token request timed out: no token within timeout_s={self.source.timeout_s:g}"
             raise RetryableError(self._tokens.url, problem) from None
 
@@ -247,17 +227,21 @@ class Client:
                 stream=True,
             )
         except requests.Timeout as exc:
-            raise RetryableError(shown, f"timed out: {_reason(exc)}") from None
+            raise RetryableError(shown, f"timed out: {failures.reason(exc)}") from None
         except requests.ConnectionError as exc:
-            hint = f"; {LOCAL_IN_CONTAINER_HINT}" if self.in_container and _is_local(request.url) else ""
-            raise RetryableError(shown, f"connection failed: {_reason(exc)}{hint}") from None
+            hint = (
+                f"; {failures.LOCAL_IN_CONTAINER_HINT}"
+                if self.in_container and failures.is_local(request.url)
+                else ""
+            )
+            raise RetryableError(shown, f"connection failed: {failures.reason(exc)}{hint}") from None
         except requests.RequestException as exc:
-            raise FetchError(shown, f"request failed: {_reason(exc)}") from None
+            raise FetchError(shown, f"request failed: {failures.reason(exc)}") from None
         with response:
             self.budget.observe(response.headers)
             shown = redact(response.url)
             if not 200 <= response.status_code < 300:
-                raise _status_error(response, shown, self.source.auth is not None)
+                raise failures.status_error(response, shown, self.source.auth is not None)
             content = self._read_body(response, exchange, shown)
             return Response(url=response.url, headers=response.headers, content=content)
 
@@ -282,70 +266,9 @@ class Client:
         except urllib3.exceptions.ReadTimeoutError:
             raise RetryableError(shown, "timed out reading the body") from None
         except urllib3.exceptions.DecodeError as exc:
-            raise FetchError(shown, f"body could not be decompressed: {_reason(exc)}") from None
+            raise FetchError(shown, f"body could not be decompressed: {failures.reason(exc)}") from None
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
-            raise RetryableError(shown, f"connection broken mid-body (truncated): {_reason(exc)}") from None
+            raise RetryableError(
+                shown, f"connection broken mid-body (truncated): {failures.reason(exc)}"
+            ) from None
         return b"".join(chunks)
-
-
-class _Expired(BaseException):
-    """The exchange's time is up. A BaseException, so that no library's `except Exception` keeps it."""
-
-
-@contextmanager
-def _interrupt_after(seconds: float) -> Iterator[None]:
-    """Raise _Expired in the block after `seconds`, wherever it blocks (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # no signals off the main thread: the socket timeouts still bound each wait
-        return
-
-    def expire(signum: int, frame: object) -> None:
-        raise _Expired()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _status_error(response: requests.Response, shown: str, authenticated: bool) -> FetchError:
-    status = response.status_code
-    problem = f"HTTP {status} {response.reason or ''}".rstrip()
-    if is_retryable_status(status):
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RetryableError(shown, problem, status=status, retry_after_s=retry_after)
-    snippet = _snippet(response)
-    hint = (_HINTS if authenticated else {**_HINTS, **_HINTS_WITHOUT_AUTH}).get(
-        status, "the API refused the request"
-    )
-    return FetchError(shown, f"{problem}: {hint}{snippet}", status=status)
-
-
-def _is_local(url: str) -> bool:
-    """Whether `url` names this machine: localhost, or a loopback address (127.0.0.0/8, ::1)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _snippet(response: requests.Response) -> str:
-    try:
-        text = response.raw.read(4096, decode_content=True).decode("utf-8", "replace")
-    except Exception:  # the body only decorates the message; never let it mask the status
-        return ""
-    text = " ".join(text.split())[:_ERROR_SNIPPET_CHARS]
-    return f"; body: {text!r}" if text else ""
-
-
-def _reason(exc: BaseException) -> str:
-    """The cause of a requests or urllib3 error, on one short, redacted line."""
-    cause = exc.args[0] if exc.args else exc
-    cause = getattr(cause, "reason", None) or cause
-    return redact(" ".join(str(cause).split()))[:200]

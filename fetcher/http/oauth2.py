@@ -27,6 +27,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from fetcher import redact
 from fetcher.errors import FetchError, RetryableError
 from fetcher.http.deadline import Deadline
+from fetcher.http.failures import reason
 from fetcher.http.retry import is_retryable_status, parse_retry_after
 from fetcher.logs import quote as quote_value
 from fetcher.version import __version__
@@ -117,13 +118,13 @@ class Tokens:
             with response:
                 body = response.raw.read(MAX_TOKEN_RESPONSE_BYTES + 1, decode_content=True)
         except (requests.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
-            raise RetryableError(self.url, f"token request timed out: {_cause(exc)}") from None
+            raise RetryableError(self.url, f"token request timed out: {reason(exc)}") from None
         except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
             raise RetryableError(
-                self.url, f"token request failed: connection failed: {_cause(exc)}"
+                self.url, f"token request failed: connection failed: {reason(exc)}"
             ) from None
         except requests.RequestException as exc:
-            raise TokenError(self.url, f"token request failed: {_cause(exc)}") from None
+            raise TokenError(self.url, f"token request failed: {reason(exc)}") from None
         if not 200 <= response.status_code < 300:
             raise _status_error(response, body, self.url)
         if len(body) > MAX_TOKEN_RESPONSE_BYTES:
@@ -201,10 +202,3 @@ def _oauth_error(body: bytes) -> str:
     description = document.get("error_description")
     shown = f"; error={document['error']}" + (f" ({description})" if isinstance(description, str) else "")
     return " ".join(shown.split())[:200]
-
-
-def _cause(exc: BaseException) -> str:
-    """The cause of a requests or urllib3 error, on one short, redacted line."""
-    cause = exc.args[0] if exc.args else exc
-    cause = getattr(cause, "reason", None) or cause
-    return redact.redact(" ".join(str(cause).split()))[:200]
