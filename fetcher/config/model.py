@@ -9,14 +9,17 @@ pagination and auth kinds check their own settings (fetcher.pagination.kinds, fe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
 from fetcher import redact
-from fetcher.config import schedule
+from fetcher.config import placeholders, schedule
 from fetcher.config.convert import show
+from fetcher.config.incremental import WINDOW_PLACEHOLDERS, Incremental, check_requests
 from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
 from fetcher.output.formats import FORMATS
@@ -40,20 +43,6 @@ class Retry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         _check_positive(self.max_attempts, f"{where}.max_attempts")
         if self.max_wait_s < 0:
             raise ConfigError(f"{where}.max_wait_s", f"{self.max_wait_s} must be 0 or more")
-
-
-class Incremental(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """`[sources.incremental]`: fetch only what is new since the largest `cursor_field` seen."""
-
-    cursor_field: str
-    param: str
-    initial: str | int | float | None = None
-    primary_key: tuple[str, ...] = ()
-
-    def check(self, where: str) -> None:
-        for key, value in (("cursor_field", self.cursor_field), ("param", self.param)):
-            if not value:
-                raise ConfigError(f"{where}.{key}", "must not be empty")
 
 
 class Notify(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -172,6 +161,33 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return int(self.max_response_mb * 1024 * 1024)
 
     @property
+    def placeholders(self) -> set[str]:
+        """The names of the `{placeholders}` in the URL, parameter and header values and the body."""
+        return set().union(*(placeholders.names(template) for _, template in self._templates()))
+
+    @property
+    def windowed(self) -> bool:
+        """Whether runs ask for time windows (see `Incremental`)."""
+        if self.incremental is None:
+            return False
+        return self.incremental.has_window_keys or bool(self.placeholders & WINDOW_PLACEHOLDERS)
+
+    def filled(self, values: Mapping[str, str]) -> Source:
+        """This source with the `{placeholders}` named in `values` filled in (percent-encoded in the URL)."""
+        if not values:
+            return self
+        return msgspec.structs.replace(
+            self,
+            url=placeholders.fill(self.url, values, partial(quote, safe="")),
+            params=placeholders.fill(self.params, values),
+            headers=placeholders.fill(self.headers, values),
+            body=placeholders.fill(self.body, values),
+        )
+
+    def _templates(self) -> tuple[tuple[str, Any], ...]:
+        return (("url", self.url), ("params", self.params), ("headers", self.headers), ("body", self.body))
+
+    @property
     def rules(self) -> ColumnRules:
         """How the source's records land as columns: names, declared types, fields left out."""
         return ColumnRules(
@@ -226,6 +242,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             self.auth.check(f"{where}.auth")
         if self.incremental is not None:
             self.incremental.check(f"{where}.incremental")
+        check_requests(self.incremental, self._templates(), where)
         if self.notify is not None:
             self.notify.check(f"{where}.notify")
 

@@ -24,6 +24,8 @@ from fetcher.storage.base import Storage
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 RUNNING = "running"
+RUN = "run"
+BACKFILL = "backfill"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,11 @@ class RunError:
 
 @dataclass
 class RunRecord:
-    """What one run did. Built up while the run goes, saved once when it ends."""
+    """What one run did. Built up while the run goes, saved once when it ends.
+
+    `kind` is `run` for a scheduled or one-off run, `backfill` for one window of a backfill;
+    `window_start` and `window_end` give the time range a windowed run asked for.
+    """
 
     source: str
     started_at: datetime
@@ -78,6 +84,9 @@ class RunRecord:
     error: RunError | None = None
     schema_change: SchemaChange | None = None
     primary_key: list[str] = field(default_factory=list)
+    kind: str = RUN
+    window_start: str | None = None
+    window_end: str | None = None
     _clock: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     @property
@@ -118,6 +127,9 @@ class RunRecord:
             "error": self.error.to_json() if self.error else None,
             "schema_change": dataclasses.asdict(self.schema_change) if self.schema_change else None,
             "primary_key": self.primary_key,
+            "kind": self.kind,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
         }
 
     @classmethod
@@ -141,17 +153,23 @@ def exists(storage: Storage, source: str, started: datetime) -> bool:
     return layout.run_id(started) in _run_ids(storage, source)
 
 
-def latest(storage: Storage, source: str) -> RunRecord | None:
-    """The newest run record of `source`, or None before its first run."""
-    runs = _run_ids(storage, source)
-    return _load(storage, layout.run_record(source, runs[-1])) if runs else None
+def latest(storage: Storage, source: str, kind: str | None = RUN) -> RunRecord | None:
+    """The newest run record of `source` of that kind (None: any), or None before its first run.
 
-
-def last_success(storage: Storage, source: str) -> RunRecord | None:
-    """The newest successful run record of `source`, or None."""
+    Health and status follow the source's runs: a backfill's windows are not among them.
+    """
     for run in reversed(_run_ids(storage, source)):
         record = _load(storage, layout.run_record(source, run))
-        if record is not None and record.status == SUCCEEDED:
+        if record is not None and kind in (None, record.kind):
+            return record
+    return None
+
+
+def last_success(storage: Storage, source: str, kind: str | None = RUN) -> RunRecord | None:
+    """The newest successful run record of `source` of that kind (None: any), or None."""
+    for run in reversed(_run_ids(storage, source)):
+        record = _load(storage, layout.run_record(source, run))
+        if record is not None and record.status == SUCCEEDED and kind in (None, record.kind):
             return record
     return None
 

@@ -4,13 +4,14 @@ Each page is fetched, its records extracted, deduplicated and flattened into a t
 is unified with the run's; the table is spooled to local disk, and streamed into the files for as
 long as the run's schema holds. At the end the streamed files are published, or, when a page
 widened the schema after streaming began, the files are written again from the spool, under the
-final schema. The incremental cursor is taken from the pages as they are written.
+final schema. The incremental cursor is taken from the pages as they are written. A windowed
+source's run is one request sequence per time window (fetcher.run.windows), all into the same files.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,39 +35,77 @@ from fetcher.records.rules import ColumnRules
 from fetcher.redact import redact
 from fetcher.run import state
 from fetcher.run.history import RunRecord
+from fetcher.run.windows import Window, next_cursor, plan
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
 
-def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: RunRecord) -> bool:
+def fetch_and_write(
+    storage: Storage, scratch_dir: str, source: Source, record: RunRecord, windows: list[Window] | None = None
+) -> bool:
     """Fetch every page of `source` and publish its files, filling in `record` as the run goes.
 
-    The spool lives in `scratch_dir`. Returns True when the state should advance to `record.cursor`.
+    The spool lives in `scratch_dir`. A windowed source asks for the windows from its saved
+    cursor (fetcher.run.windows), one request sequence each, into the same files; `windows`, when
+    given (a backfill), are asked for instead, and the cursor is left alone. Returns True when the
+    state should advance to `record.cursor`.
     """
     deadline = Deadline.after(source.run_timeout_s)
     rules = source.rules
     cursor = load_cursor(storage, source)
+    planned = windows is None and source.windowed
+    if planned:
+        assert source.incremental is not None
+        windows = plan(source.incremental, cursor, record.started_at)
     tracker = _tracker(source, rules, cursor)
     record.primary_key = landed_key(source, rules)
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
     stamp = RunStamp(record.run_id, record.started_at)
     with (
-        Client(source, deadline) as client,
         Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
         Streamer(storage, targets, stamp) as streamer,
     ):
         stages = _Stages(source, rules, spool, streamer, tracker)
-        _fetch_pages(client, first_request(source, cursor), deadline, stages, record)
+        for filled, request in requests_of(source, cursor, windows, record):
+            with Client(filled, deadline) as client:
+                _fetch_pages(client, request, deadline, stages, record)
         run_schema = stages.unifier.schema
-        if not _describe(source, spool.rows, run_schema, stamp, record, tracker):
-            return False
-        record.files = _publish(storage, stages, run_schema, targets, stamp)
-    if tracker is None or not tracker.seen:
+        if _describe(source, spool.rows, run_schema, stamp, record, tracker):
+            record.files = _publish(storage, stages, run_schema, targets, stamp)
+    if windows is not None:
+        record.cursor = next_cursor(cursor, windows) if planned else None
+        return record.cursor is not None
+    if tracker is None or not tracker.seen or not record.files:
         return False
     record.cursor = tracker.value
     return True
+
+
+def requests_of(
+    source: Source, cursor: Any, windows: list[Window] | None, record: RunRecord | None = None
+) -> Iterator[tuple[Source, PageRequest]]:
+    """Each request sequence of a run: the source with its placeholders filled, and its first request.
+
+    One sequence without windows, one per window with them; `record` notes the windows' range.
+    """
+    if windows is None:
+        yield (
+            (source.filled({"cursor": state.as_param(cursor)}) if cursor is not None else source),
+            (first_request(source, cursor)),
+        )
+        return
+    if record is not None and windows:
+        record.window_start, record.window_end = (
+            windows[0].values["window_start"],
+            windows[-1].values["window_end"],
+        )
+    logger.info("event=windows source=%s windows=%d", source.name, len(windows))
+    for window in windows:
+        logger.info("event=window source=%s window=%s", source.name, window)
+        filled = source.filled(window.values)
+        yield filled, first_request(filled, cursor, window)
 
 
 def load_cursor(storage: Storage, source: Source) -> Any:
@@ -92,11 +131,24 @@ def _tracker(source: Source, rules: ColumnRules, cursor: Any) -> state.CursorTra
     return state.CursorTracker(column, cursor)
 
 
-def first_request(source: Source, cursor: Any) -> PageRequest:
-    """The request the run starts from: the source's parameters, and the cursor if there is one."""
+def first_request(source: Source, cursor: Any, window: Window | None = None) -> PageRequest:
+    """The request a sequence starts from: the source's parameters, and the cursor or the window.
+
+    In a window, `param` and `start_param` carry its start and `end_param` its end.
+    """
     params = dict(source.params)
-    if source.incremental is not None and cursor is not None:
-        params[source.incremental.param] = state.as_param(cursor)
+    incremental = source.incremental
+    if incremental is not None and window is not None:
+        values = window.values
+        for key, value in (
+            (incremental.param, values["cursor"]),
+            (incremental.start_param, values["window_start"]),
+            (incremental.end_param, values["window_end"]),
+        ):
+            if key is not None:
+                params[key] = value
+    elif incremental is not None and incremental.param is not None and cursor is not None:
+        params[incremental.param] = state.as_param(cursor)
     return PageRequest(source.url, params)
 
 
@@ -182,7 +234,8 @@ def _fetch_pages(
                     f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
                 )
     finally:
-        record.attempts, record.retries = client.attempts, client.retries
+        record.attempts += client.attempts
+        record.retries += client.retries
         record.duplicates_dropped = stages.dedupe.dropped
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 
 from fetcher.config.model import Config, Source
@@ -18,9 +19,11 @@ from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 from fetcher.redact import redact
-from fetcher.run import changes, history, lock, pipeline, state
+from fetcher.run import changes, history, lock, pipeline, state, windows
+from fetcher.run.windows import Window
 from fetcher.storage import layout, open_storage, open_workspace
 from fetcher.storage.base import Storage
+from fetcher.storage.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -31,48 +34,87 @@ def run(config: Config, source: Source) -> history.RunRecord:
     Expected failures (FetcherError) end in a failed run record, not an exception. Anything else
     is a bug, or a signal: the run record still says failed, and the exception propagates.
     """
+    with opened(config, source) as (storage, workspace):
+        record = start(storage, source)
+        advance = execute(storage, workspace, source, record)
+        if record.status == history.SUCCEEDED and advance:
+            _advance_state(storage, source, record)
+        summarize(record)
+    return record
+
+
+@contextmanager
+def opened(config: Config, source: Source) -> Iterator[tuple[Storage, Workspace]]:
+    """The output and the workspace of `source`, its lock held and its temporary files removed."""
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
     workspace = open_workspace(config.output_dir)
     with closing(storage), closing(workspace), lock.hold(workspace.lock_path(source.name), source.name):
         removed = storage.remove_temps(source.name)
         if removed:
             logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
-        record = history.RunRecord(source=source.name, started_at=_unique_start(storage, source.name))
-        logger.info(
-            "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
-        )
-        advance = False
-        previous = history.last_columns(storage, source.name)
-        try:
-            advance = pipeline.fetch_and_write(storage, workspace.scratch_dir(source.name), source, record)
-        except FetcherError as exc:
-            record.finish(exc)
-        except BaseException as exc:
-            record.finish(exc)
-            _save(storage, record)
-            _log_summary(record)
-            raise
-        else:
-            record.finish()
-            _note_schema_change(record, previous)
-        _save(storage, record)
-        if record.status == history.SUCCEEDED and advance:
-            _advance_state(storage, source, record)
-        _log_summary(record)
+        yield storage, workspace
+
+
+def start(storage: Storage, source: Source, kind: str = history.RUN) -> history.RunRecord:
+    """A new run record of `source`, in a start second of its own."""
+    record = history.RunRecord(source=source.name, started_at=_unique_start(storage, source.name), kind=kind)
+    logger.info(
+        "event=start source=%s run_id=%s kind=%s url=%s",
+        source.name,
+        record.run_id,
+        kind,
+        quote(redact(source.url)),
+    )
     return record
 
 
+def execute(
+    storage: Storage,
+    workspace: Workspace,
+    source: Source,
+    record: history.RunRecord,
+    windows: list[Window] | None = None,
+) -> bool:
+    """Fetch and publish into `record`, then finish and save it; True when the state should advance.
+
+    `windows` are fetched instead of those the source's own cursor asks for (a backfill's).
+    """
+    advance = False
+    previous = history.last_columns(storage, source.name)
+    try:
+        advance = pipeline.fetch_and_write(
+            storage, workspace.scratch_dir(source.name), source, record, windows
+        )
+    except FetcherError as exc:
+        record.finish(exc)
+    except BaseException as exc:
+        record.finish(exc)
+        _save(storage, record)
+        summarize(record)
+        raise
+    else:
+        record.finish()
+        _note_schema_change(record, previous)
+    _save(storage, record)
+    return advance
+
+
 def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
-    """Fetch the first page of `source` as a run would, and return the columns and types a run
-    would write for it, and its number of records. Writes nothing."""
+    """Fetch the first page of `source` as a run would (its first window, if windowed), and return
+    the columns and types a run would write for it, and its number of records. Writes nothing."""
     cursor = None
     if source.incremental is not None:
         with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
             cursor = pipeline.load_cursor(storage, source)
-    request = source.pagination.first(pipeline.first_request(source, cursor))
-    with Client(source, Deadline.after(source.run_timeout_s)) as client:
-        page = pipeline.page_fetcher(client, source)(request)
-    return pipeline.columns(page, source), page.record_count
+    planned = None
+    if source.windowed:
+        assert source.incremental is not None
+        planned = windows.plan(source.incremental, cursor, datetime.now(UTC))
+    for filled, request in pipeline.requests_of(source, cursor, planned):
+        with Client(filled, Deadline.after(source.run_timeout_s)) as client:
+            page = pipeline.page_fetcher(client, filled)(source.pagination.first(request))
+        return pipeline.columns(page, source), page.record_count
+    raise FetcherError("nothing to probe: the saved cursor is already at the end of the time windows")
 
 
 def _note_schema_change(record: history.RunRecord, previous: dict[str, str] | None) -> None:
@@ -101,7 +143,7 @@ def _save(storage: Storage, record: history.RunRecord) -> None:
         logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
 
 
-def _log_summary(record: history.RunRecord) -> None:
+def summarize(record: history.RunRecord) -> None:
     """The one line a run ends with."""
     error = record.error.message if record.error else None
     logger.log(

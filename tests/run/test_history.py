@@ -65,7 +65,11 @@ def test_save_writes_exactly_the_documented_keys_in_order(tmp_path: Path) -> Non
         "error",
         "schema_change",
         "primary_key",
+        "kind",
+        "window_start",
+        "window_end",
     ]
+    assert document["kind"] == "run"
     assert document["error"] == {"type": "FetchError", "message": "https://h/x: HTTP 503", "status": 503}
 
 
