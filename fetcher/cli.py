@@ -1,4 +1,4 @@
-"""The command line: `python -m fetcher [run|validate|status]`, exit codes, and signals.
+"""The command line: `python -m fetcher [run|backfill|validate|status|show|health]`, exit codes, signals.
 
 Exit codes: 0 ok (including "nothing new"), 1 a fetch failed, 2 the configuration is invalid,
 75 skipped because the source is locked by a run in progress, 143 stopped by SIGTERM.
@@ -138,6 +138,28 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    """Fetch a past range of one source window by window: 0 when all of it is published."""
+    from fetcher.config import times
+    from fetcher.run import backfill, history
+
+    settings = configuration(args.config, os.environ)
+    (source,) = settings.select(args.name, "SOURCE")
+    bounds = []
+    for key, text in (("--from", args.start), ("--to", args.end)):
+        try:
+            bounds.append(times.parse_time(text))
+        except ValueError as exc:
+            raise ConfigError(key, str(exc)) from None
+    try:
+        records = backfill.backfill(settings, source, *bounds, now=_now(), restart=args.restart)
+    except Locked as exc:
+        logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
+        return EXIT_LOCKED
+    failed = any(record.status != history.SUCCEEDED for record in records)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _validate(args: argparse.Namespace) -> int:
     from fetcher.pagination.kinds import kind_of
     from fetcher.redact import redact
@@ -265,6 +287,25 @@ def _parser() -> argparse.ArgumentParser:
         help="run only sources whose last success is older than their schedule's interval",
     )
     run.set_defaults(handler=_run)
+
+    backfill = commands.add_parser(
+        "backfill",
+        parents=[common],
+        help="fetch a past time range of a windowed source, window by window, leaving its cursor alone",
+    )
+    backfill.add_argument("name", metavar="SOURCE", help="the source to backfill")
+    backfill.add_argument(
+        "--from", dest="start", required=True, metavar="TIME", help="start (2026-01-01, or ISO 8601)"
+    )
+    backfill.add_argument(
+        "--to", dest="end", required=True, metavar="TIME", help="end, excluded (same forms)"
+    )
+    backfill.add_argument(
+        "--restart",
+        action="store_true",
+        help="drop the saved progress of an earlier backfill and start afresh",
+    )
+    backfill.set_defaults(handler=_backfill)
 
     validate = commands.add_parser("validate", parents=[common], help="check the configuration")
     validate.add_argument(
