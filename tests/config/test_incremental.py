@@ -1,4 +1,4 @@
-"""`[sources.incremental]`'s time windows: each bad value or missing piece is one ConfigError naming the key."""
+"""`[sources.incremental]`'s time windows: each bad value or missing piece is a ConfigError naming its key."""
 
 from __future__ import annotations
 
@@ -72,7 +72,8 @@ def _load(write_config: Callable[[str], Path], text: str) -> object:
             id="cursor-not-sent",
         ),
         pytest.param(
-            '[[sources]]\nname = "a"\nurl = "http://h/x/{cursor}"\n[sources.incremental]\ncursor_field = "t"\n',
+            '[[sources]]\nname = "a"\nurl = "http://h/x/{cursor}"\n'
+            '[sources.incremental]\ncursor_field = "t"\n',
             "sources[0].incremental.initial",
             "is required with {cursor}",
             id="cursor-placeholder-without-initial",
@@ -103,7 +104,8 @@ def test_check_bad_windows_name_key_and_allowed(
 
 def test_windows_by_placeholders_alone_are_windowed(write_config: Callable[[str], Path]) -> None:
     text = (
-        '[[sources]]\nname = "a"\nurl = "http://h/w/{window_start}"\nheaders = { "X-Until" = "{window_end}" }\n'
+        '[[sources]]\nname = "a"\nurl = "http://h/w/{window_start}"\n'
+        'headers = { "X-Until" = "{window_end}" }\n'
         '[sources.incremental]\ncursor_field = "t"\ninitial = "2026-01-01"\n'
     )
 

@@ -52,7 +52,7 @@ def test_parse_time_forms_become_utc(text: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "01/02/2026", ""])
 def test_parse_time_not_a_time_gives_examples(text: str) -> None:
-    with pytest.raises(ValueError, match="is not a date or an ISO 8601 time; e.g. 2026-01-01"):
+    with pytest.raises(ValueError, match=r"is not a date or an ISO 8601 time; e\.g\. 2026-01-01"):
         parse_time(text)
 
 

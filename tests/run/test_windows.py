@@ -53,7 +53,7 @@ def test_plan_fixed_end_before_cursor_asks_nothing() -> None:
 
 def test_plan_cursor_not_a_time_says_how_to_start_again() -> None:
     with pytest.raises(
-        FetcherError, match="the saved cursor 42 is not a time.*delete the source's _state.json"
+        FetcherError, match=r"the saved cursor 42 is not a time.*delete the source's _state\.json"
     ):
         plan(_incremental(), 42, _day(3))
 

@@ -2,15 +2,16 @@
 
 `GET /events?start=&end=&page=&limit=` serves the events with `start <= updated_at < end`, a page
 at a time; `POST /w/{start}/events` does the same with the start in the path, the end in the
-`X-Until` header and the end again, with a team, in the JSON body. Every request is noted in `requests`; a window
-whose start is in `failing` answers 500 from its second page on (a window that fails halfway).
+`X-Until` header and the end again, with a team, in the JSON body. Every request is noted in
+`requests`; a window whose start is in `failing` answers 500 from its second page on (a window
+that fails halfway).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query
 from pydantic import BaseModel
@@ -44,14 +45,14 @@ def events_app(events: Events) -> FastAPI:
 
     @app.get("/events")
     def list_events(
-        start: datetime, end: datetime, page: int = 1, limit: int = Query(default=100, le=100)
+        start: datetime, end: datetime, page: int = 1, limit: Annotated[int, Query(le=100)] = 100
     ) -> dict[str, Any]:
         events.requests.append({"start": start, "end": end, "page": page})
         return events.page(start, end, page, limit)
 
     @app.post("/w/{start}/events")
     def search_events(
-        start: datetime, search: Search, x_until: datetime = Header(), page: int = 1
+        start: datetime, search: Search, x_until: Annotated[datetime, Header()], page: int = 1
     ) -> dict[str, Any]:
         events.requests.append(
             {"start": start, "end": x_until, "page": page, "team": search.team, "body_until": search.until}
