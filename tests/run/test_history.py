@@ -158,3 +158,29 @@ def test_ended_at_is_start_until_finished() -> None:
     assert record.ended_at == STARTED
     record.finish()
     assert record.ended_at == record.finished_at
+
+
+def test_latest_and_last_success_follow_runs_not_backfill_windows(tmp_path: Path) -> None:
+    storage = LocalStorage(str(tmp_path))
+    run = RunRecord(source="api", started_at=STARTED)
+    run.finish()
+    window = RunRecord(
+        source="api",
+        started_at=STARTED.replace(second=9),
+        kind=history.BACKFILL,
+        window_start="2026-01-01T00:00:00Z",
+        window_end="2026-01-02T00:00:00Z",
+    )
+    window.finish()
+    history.save(storage, run)
+    history.save(storage, window)
+
+    assert history.latest(storage, "api").run_id == run.run_id
+    assert history.last_success(storage, "api").run_id == run.run_id
+    back = history.last_success(storage, "api", kind=None)
+    assert back is not None and back.run_id == window.run_id
+    assert (back.kind, back.window_start, back.window_end) == (
+        "backfill",
+        "2026-01-01T00:00:00Z",
+        "2026-01-02T00:00:00Z",
+    )
