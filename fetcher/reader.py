@@ -121,7 +121,7 @@ def _columns(dataset: ds.Dataset, columns: Sequence[str] | None) -> list[str] | 
 def _primary_key(output_dir: str, source: str, endpoint: str | None) -> list[str]:
     storage = open_storage(output_dir, endpoint)
     try:
-        record = history.last_success(storage, source)
+        record = history.last_success(storage, source, kind=None)
     finally:
         storage.close()
     return record.primary_key if record is not None else []

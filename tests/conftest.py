@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyarrow import fs
@@ -128,3 +129,27 @@ def bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[fs.S3Fi
     name = f"lake-{uuid.uuid4().hex[:10]}"
     s3.create_dir(name)
     return s3, name
+
+
+@pytest.fixture
+def run_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Set the second runs start in (ISO, UTC); each run then starts one second after the last.
+
+    Runs are named by their start second: a backfill's windows, a second apart, never wait for
+    the real clock to reach the next one.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    ticks: list[datetime] = []
+
+    class _Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            ticks[0] += timedelta(seconds=1)
+            return ticks[0] if tz is not None else ticks[0].replace(tzinfo=None)
+
+    def start_at(iso: str) -> None:
+        ticks[:] = [datetime.fromisoformat(iso).astimezone(UTC) - timedelta(seconds=1)]
+        monkeypatch.setattr("fetcher.run.runner.datetime", _Clock)
+
+    return start_at

@@ -1,4 +1,4 @@
-"""The command line: `python -m fetcher [run|validate|status|report|show|health]`, exit codes, signals.
+"""The command line: `python -m fetcher [run|backfill|validate|status|show|health|...]`, exit codes, signals.
 
 Exit codes: 0 ok (including "nothing new"), 1 a fetch failed, 2 the configuration is invalid,
 75 skipped because the source is locked by a run in progress, 143 stopped by SIGTERM.

@@ -1,4 +1,4 @@
-"""What each command does: run, validate, status, report, show, health and prepare.
+"""What each command does: run, backfill, validate, status, report, show, health and prepare.
 
 Each takes the parsed options and returns the exit code. Heavy modules are imported inside, so
 that `--help` and `validate` stay light.
@@ -56,6 +56,28 @@ def run(args: argparse.Namespace) -> int:
         if code in codes:
             return code
     return EXIT_OK
+
+
+def backfill(args: argparse.Namespace) -> int:
+    """Fetch a past range of one source window by window: 0 when all of it is published."""
+    from fetcher.config import times
+    from fetcher.run import backfill, history
+
+    settings = configuration(args.config, os.environ)
+    (source,) = settings.select(args.name, "SOURCE")
+    bounds = []
+    for key, text in (("--from", args.start), ("--to", args.end)):
+        try:
+            bounds.append(times.parse_time(text))
+        except ValueError as exc:
+            raise ConfigError(key, str(exc)) from None
+    try:
+        records = backfill.backfill(settings, source, *bounds, now=_now(), restart=args.restart)
+    except Locked as exc:
+        logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
+        return EXIT_LOCKED
+    failed = any(record.status != history.SUCCEEDED for record in records)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def validate(args: argparse.Namespace) -> int:

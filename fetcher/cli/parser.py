@@ -51,6 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=commands.run)
 
+    backfill = subcommands.add_parser(
+        "backfill",
+        parents=[common],
+        help="fetch a past time range of a windowed source, window by window, leaving its cursor alone",
+    )
+    backfill.add_argument("name", metavar="SOURCE", help="the source to backfill")
+    backfill.add_argument(
+        "--from", dest="start", required=True, metavar="TIME", help="start (2026-01-01, or ISO 8601)"
+    )
+    backfill.add_argument(
+        "--to", dest="end", required=True, metavar="TIME", help="end, excluded (same forms)"
+    )
+    backfill.add_argument(
+        "--restart",
+        action="store_true",
+        help="drop the saved progress of an earlier backfill and start afresh",
+    )
+    backfill.set_defaults(handler=commands.backfill)
+
     validate = subcommands.add_parser("validate", parents=[common], help="check the configuration")
     validate.add_argument(
         "--probe", action="store_true", help="also fetch each source's first page and show its columns"

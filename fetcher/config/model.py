@@ -14,10 +14,11 @@ from typing import Any, Literal
 import msgspec
 
 from fetcher.config import parent as parents
-from fetcher.config import schedule
+from fetcher.config import placeholders, schedule
 from fetcher.config.checks import check_choice, check_positive, check_url
 from fetcher.config.convert import show
 from fetcher.config.guards import Guards
+from fetcher.config.incremental import WINDOW_PLACEHOLDERS, Incremental, check_requests
 from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
 from fetcher.http.auth import Auth
@@ -44,20 +45,6 @@ class Retry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         check_positive(self.max_attempts, f"{where}.max_attempts")
         if self.max_wait_s < 0:
             raise ConfigError(f"{where}.max_wait_s", f"{self.max_wait_s} must be 0 or more")
-
-
-class Incremental(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """`[sources.incremental]`: fetch only what is new since the largest `cursor_field` seen."""
-
-    cursor_field: str
-    param: str
-    initial: str | int | float | None = None
-    primary_key: tuple[str, ...] = ()
-
-    def check(self, where: str) -> None:
-        for key, value in (("cursor_field", self.cursor_field), ("param", self.param)):
-            if not value:
-                raise ConfigError(f"{where}.{key}", "must not be empty")
 
 
 class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -96,6 +83,21 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return int(self.max_response_mb * 1024 * 1024)
 
     @property
+    def placeholders(self) -> set[str]:
+        """The names of the `{placeholders}` in the URL, parameter and header values and the body."""
+        return set().union(*(placeholders.names(template) for _, template in self._templates()))
+
+    @property
+    def windowed(self) -> bool:
+        """Whether runs ask for time windows (see `Incremental`)."""
+        if self.incremental is None:
+            return False
+        return self.incremental.has_window_keys or bool(self.placeholders & WINDOW_PLACEHOLDERS)
+
+    def _templates(self) -> tuple[tuple[str, Any], ...]:
+        return (("url", self.url), ("params", self.params), ("headers", self.headers), ("body", self.body))
+
+    @property
     def rules(self) -> ColumnRules:
         """How the source's records land as columns: names, declared types, fields left out."""
         return ColumnRules(
@@ -115,6 +117,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 "starting with a letter or digit",
             )
         check_url(self.url, f"{where}.url")
+        placeholders.check_host(self.url, f"{where}.url")
         check_choice(self.method, METHODS, f"{where}.method")
         self._check_body(where)
         for fmt in self.formats:
@@ -149,6 +152,7 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             self.auth.check(f"{where}.auth")
         if self.incremental is not None:
             self.incremental.check(f"{where}.incremental")
+        check_requests(self.incremental, self._templates(), where)
         if self.notify is not None:
             self.notify.check(f"{where}.notify")
         self.guards.check(f"{where}.guards")

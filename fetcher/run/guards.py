@@ -26,13 +26,18 @@ from fetcher.storage.base import Storage
 logger = logging.getLogger(__name__)
 
 
-def enforce(storage: Storage, source: Source, record: RunRecord, start: Any, end: Any) -> None:
+def enforce(
+    storage: Storage, source: Source, record: RunRecord, start: Any, end: Any, *, watch_cursor: bool = True
+) -> None:
     """Judge `record` by every guard of `source`, keep the verdicts in it, log the tripped ones.
 
-    `start` is the cursor the run was sent, `end` the cursor it would save. Raises GuardError
+    `start` is the cursor the run was sent, `end` the cursor it would save; without
+    `watch_cursor` (a backfill's window, which leaves the cursor alone) `stale_cursor_runs` is
+    not judged. The history is the source's runs, never a backfill's windows. Raises GuardError
     naming every tripped guard whose action is `fail`.
     """
-    checks = evaluate(source, record.records, start, end, history.successes(storage, source.name))
+    previous = history.successes(storage, source.name)
+    checks = evaluate(source, record.records, start, end, previous, watch_cursor=watch_cursor)
     record.guards = checks
     failed = [check for check in checks if check.tripped and check.action == "fail"]
     for check in checks:
@@ -50,13 +55,20 @@ def enforce(storage: Storage, source: Source, record: RunRecord, start: Any, end
 
 
 def evaluate(
-    source: Source, records: int, start: Any, end: Any, previous: Iterable[RunRecord]
+    source: Source,
+    records: int,
+    start: Any,
+    end: Any,
+    previous: Iterable[RunRecord],
+    *,
+    watch_cursor: bool = True,
 ) -> list[GuardCheck]:
     """The verdict of each configured guard; `previous` are the successful runs, newest first."""
     guards = source.guards
+    stale_runs = guards.stale_cursor_runs if watch_cursor else None
     previous = iter(previous)
     # Read no more of the history than the guards need: it may be a run record per GET on S3.
-    wanted = max(guards.history_runs if guards.max_drop_pct is not None else 0, guards.stale_cursor_runs or 0)
+    wanted = max(guards.history_runs if guards.max_drop_pct is not None else 0, stale_runs or 0)
     earlier = list(itertools.islice(previous, wanted))
     checks = []
     if guards.min_records is not None:
@@ -65,7 +77,7 @@ def evaluate(
         checks.append(GuardCheck("min_records", guards.action_of("min_records"), tripped, message))
     if guards.max_drop_pct is not None:
         checks.append(_max_drop(source, records, earlier[: guards.history_runs]))
-    if guards.stale_cursor_runs is not None:
+    if stale_runs is not None:
         checks.append(_stale_cursor(source, start, end, earlier, previous))
     return checks
 

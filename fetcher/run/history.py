@@ -7,6 +7,7 @@ A `RunRecord` is built up while its run goes, saved once when it ends, and read 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from fetcher.storage.base import Storage
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 RUNNING = "running"
+RUN = "run"
+BACKFILL = "backfill"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,11 @@ class GuardCheck:
 
 @dataclass
 class RunRecord:
-    """What one run did. Built up while the run goes, saved once when it ends."""
+    """What one run did. Built up while the run goes, saved once when it ends.
+
+    `kind` is `run` for a scheduled or one-off run, `backfill` for one window of a backfill;
+    `window_start` and `window_end` give the time range a windowed run asked for.
+    """
 
     source: str
     started_at: datetime
@@ -90,6 +97,9 @@ class RunRecord:
     schema_change: SchemaChange | None = None
     primary_key: list[str] = field(default_factory=list)
     guards: list[GuardCheck] = field(default_factory=list)
+    kind: str = RUN
+    window_start: str | None = None
+    window_end: str | None = None
     _clock: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     @property
@@ -140,6 +150,9 @@ class RunRecord:
             "schema_change": dataclasses.asdict(self.schema_change) if self.schema_change else None,
             "primary_key": self.primary_key,
             "guards": [dataclasses.asdict(check) for check in self.guards],
+            "kind": self.kind,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
         }
 
     @classmethod
@@ -163,34 +176,42 @@ def exists(storage: Storage, source: str, started: datetime) -> bool:
     return layout.run_id(started) in _run_ids(storage, source)
 
 
-def latest(storage: Storage, source: str) -> RunRecord | None:
-    """The newest run record of `source`, or None before its first run."""
-    runs = _run_ids(storage, source)
-    return _load(storage, layout.run_record(source, runs[-1])) if runs else None
+def latest(storage: Storage, source: str, kind: str | None = RUN) -> RunRecord | None:
+    """The newest run record of `source` of that kind (None: any), or None before its first run.
+
+    Health, status, the report and the guards follow the source's runs: a backfill's windows are
+    not among them (`kind=RUN`, the default, in every reader of the history).
+    """
+    return next(_records(storage, source, kind), None)
 
 
-def last_success(storage: Storage, source: str) -> RunRecord | None:
-    """The newest successful run record of `source`, or None."""
-    return next(successes(storage, source), None)
+def last_success(storage: Storage, source: str, kind: str | None = RUN) -> RunRecord | None:
+    """The newest successful run record of `source` of that kind (None: any), or None."""
+    return next(successes(storage, source, kind), None)
 
 
-def recent(storage: Storage, source: str, limit: int) -> list[RunRecord]:
-    """The newest `limit` run records of `source`, oldest first."""
-    runs = _run_ids(storage, source)[-limit:]
-    return [record for run in runs if (record := _load(storage, layout.run_record(source, run)))]
+def recent(storage: Storage, source: str, limit: int, kind: str | None = RUN) -> list[RunRecord]:
+    """The newest `limit` run records of `source` of that kind (None: any), oldest first."""
+    return list(reversed(list(itertools.islice(_records(storage, source, kind), limit))))
 
 
-def successes(storage: Storage, source: str) -> Iterator[RunRecord]:
-    """The successful run records of `source`, newest first, read as they are asked for."""
-    for run in reversed(_run_ids(storage, source)):
-        record = _load(storage, layout.run_record(source, run))
-        if record is not None and record.status == SUCCEEDED:
-            yield record
+def successes(storage: Storage, source: str, kind: str | None = RUN) -> Iterator[RunRecord]:
+    """The successful run records of `source` of that kind (None: any), newest first, read as they
+    are asked for."""
+    return (record for record in _records(storage, source, kind) if record.status == SUCCEEDED)
 
 
 def last_columns(storage: Storage, source: str) -> dict[str, str] | None:
     """The columns of the newest successful run of `source` that wrote any, or None."""
     return next((record.columns for record in successes(storage, source) if record.columns), None)
+
+
+def _records(storage: Storage, source: str, kind: str | None) -> Iterator[RunRecord]:
+    """The run records of `source` of that kind (None: any), newest first, read as they are asked for."""
+    for run in reversed(_run_ids(storage, source)):
+        record = _load(storage, layout.run_record(source, run))
+        if record is not None and kind in (None, record.kind):
+            yield record
 
 
 def _run_ids(storage: Storage, source: str) -> list[str]:

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fetcher.config.model import Source
-from fetcher.config.parent import PARENT_PREFIX, as_text
+from fetcher.config.parent import PARENT_PREFIX
+from fetcher.config.placeholders import as_text
 from fetcher.errors import FetcherError, RecordsError
 from fetcher.run import history
 from fetcher.storage.base import Storage

@@ -5,17 +5,18 @@ is unified with the run's; the table is spooled to local disk, and streamed into
 long as the run's schema holds. At the end the data guards judge the run (fetcher.run.guards);
 then the streamed files are published, or, when a page widened the schema after streaming began,
 the files are written again from the spool, under the final schema. The incremental cursor is
-taken from the pages as they are written.
+taken from the pages as they are written; a windowed source's cursor is the end of its last
+time window (fetcher.run.windows).
 
-A child source (`[sources.parent]`) walks its pages once per row of its parent (fetcher.run.parents),
-a few rows at a time (fetcher.run.fanout); the pages go through the same stages in the parent's
-row order, each with the parent columns it carries (`_parent__id`).
+The pages come from fetcher.run.walks: one request sequence, or one per time window, each walked
+once, or once per parent row for a child source (`[sources.parent]`); they go through the same
+stages in order, each with the parent columns it carries (`_parent__id`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,35 +24,30 @@ import pyarrow as pa
 
 from fetcher.config import environment
 from fetcher.config.model import Source
-from fetcher.config.parent import fill
-from fetcher.errors import DeadlineExceeded, FetchError, RecordsError
-from fetcher.http import graphql
+from fetcher.errors import DeadlineExceeded, RecordsError
 from fetcher.http.budget import Budget
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
-from fetcher.http.decode import NotJson, decode
 from fetcher.logs import quote
 from fetcher.output.spool import Spool
 from fetcher.output.writers import Streamer, WrittenFile, write_files
 from fetcher.pagination import signs
 from fetcher.pagination.kinds import NoPagination
-from fetcher.pagination.pages import Page, PageRequest
-from fetcher.pagination.walk import walk
+from fetcher.pagination.pages import Page
 from fetcher.records import flatten as records
 from fetcher.records import schema
 from fetcher.records.landing import RunStamp, with_run_fields
 from fetcher.records.names import Namer
 from fetcher.records.rules import ColumnRules
 from fetcher.redact import redact
-from fetcher.run import fanout, guards, parents, state
-from fetcher.run.history import RunRecord
+from fetcher.run import fanout, guards, parents, state, walks
+from fetcher.run.history import BACKFILL, RunRecord
+from fetcher.run.walks import Pages
+from fetcher.run.windows import Window, next_cursor
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
 
 logger = logging.getLogger(__name__)
-
-# A page, and the parent columns each of its records carries (none but for a child source).
-Pages = Generator[tuple[Page, Mapping[str, Any]], None, None]
 
 
 class _Counted(Protocol):
@@ -59,49 +55,79 @@ class _Counted(Protocol):
     retries: int
 
 
-def fetch_and_write(storage: Storage, scratch_dir: str, source: Source, record: RunRecord) -> bool:
+def fetch_and_write(
+    storage: Storage, scratch_dir: str, source: Source, record: RunRecord, windows: list[Window] | None = None
+) -> bool:
     """Fetch every page of `source` and publish its files, filling in `record` as the run goes.
 
-    The spool lives in `scratch_dir`. Returns True when the state should advance to `record.cursor`.
+    The spool lives in `scratch_dir`. A windowed source asks for the windows from its saved
+    cursor (fetcher.run.windows), one request sequence each, into the same files; `windows`, when
+    given (a backfill), are asked for instead, and the cursor is left alone. Returns True when the
+    state should advance to `record.cursor`.
     """
     deadline = Deadline.after(source.run_timeout_s)
     rules = source.rules
-    cursor = load_cursor(storage, source)
+    cursor = walks.load_cursor(storage, source)
+    planned = windows is None and source.windowed
+    if planned:
+        windows = walks.run_windows(source, cursor, record.started_at)
     tracker = _tracker(source, rules, cursor)
     record.primary_key = landed_key(source, rules)
     targets = {fmt: layout.data_file(source.name, record.started_at, fmt) for fmt in source.formats}
     stamp = RunStamp(record.run_id, record.started_at)
-    budget = Budget(source.name, source.rate_limit, source.run_timeout_s)
     with (
         Spool(scratch_dir, layout.run_stem(source.name, record.started_at)) as spool,
         Streamer(storage, targets, stamp) as streamer,
     ):
         stages = _Stages(source, rules, spool, streamer, tracker)
-        if source.parent is None:
-            with Client(source, deadline, budget, in_container=environment.in_container()) as client:
-                pages = walk(source.pagination, first_request(source, cursor), page_fetcher(client, source))
-                _fetch_pages(((page, {}) for page in pages), client, deadline, stages, record)
-        else:
-            rows = parents.read_rows(storage, source)
-            with fanout.ThreadClients(source, deadline, budget) as clients:
-                _fetch_pages(_child_pages(source, rows, cursor, clients), clients, deadline, stages, record)
+        _fetch_all(storage, stages, cursor, windows, deadline, record)
         run_schema = stages.unifier.schema
         has_rows = _describe(source, spool.rows, run_schema, stamp, record, tracker)
-        guards.enforce(storage, source, record, cursor, tracker.value if tracker else None)
-        if not has_rows:
-            return False
-        record.files = _publish(storage, stages, run_schema, targets, stamp)
-    if tracker is None or not tracker.seen:
+        moved = next_cursor(cursor, windows) if planned and windows is not None else None
+        end = (moved or cursor) if windows is not None else (tracker.value if tracker else None)
+        _enforce_guards(storage, source, record, cursor, end)
+        if has_rows:
+            record.files = _publish(storage, stages, run_schema, targets, stamp)
+    if windows is not None:
+        # An empty window moves the cursor too, so that it is not asked for again.
+        record.cursor = moved
+        return moved is not None
+    if tracker is None or not tracker.seen or not record.files:
         return False
     record.cursor = tracker.value
     return True
 
 
-def load_cursor(storage: Storage, source: Source) -> Any:
-    """The cursor the run sends: the saved one, else `initial`; None when there is none to send."""
-    if source.incremental is None:
-        return None
-    return state.load_cursor(storage, source.name, source.incremental)
+def _fetch_all(
+    storage: Storage,
+    stages: _Stages,
+    cursor: Any,
+    windows: list[Window] | None,
+    deadline: Deadline,
+    record: RunRecord,
+) -> None:
+    """Take every page of the run through the stages: through one client, or a child's fan-out."""
+    source = stages.source
+    budget = Budget(source.name, source.rate_limit, source.run_timeout_s)
+    if source.parent is None:
+        with Client(source, deadline, budget, in_container=environment.in_container()) as client:
+            pages = walks.plain_pages(client, source, cursor, windows, record)
+            _fetch_pages(pages, client, deadline, stages, record)
+    else:
+        rows = parents.read_rows(storage, source)
+        with fanout.ThreadClients(source, deadline, budget) as clients:
+            pages = walks.child_pages(source, rows, cursor, windows, clients, record)
+            _fetch_pages(pages, clients, deadline, stages, record)
+
+
+def _enforce_guards(storage: Storage, source: Source, record: RunRecord, start: Any, end: Any) -> None:
+    """Judge the run by the data guards before anything is published (fetcher.run.guards).
+
+    The cursor they watch moves from `start` to `end`, the one the run would save: a windowed
+    run's is its last window's end. A backfill leaves the cursor alone, so `stale_cursor_runs`
+    does not judge it.
+    """
+    guards.enforce(storage, source, record, start, end, watch_cursor=record.kind != BACKFILL)
 
 
 def landed_key(source: Source, rules: ColumnRules) -> list[str]:
@@ -118,42 +144,6 @@ def _tracker(source: Source, rules: ColumnRules, cursor: Any) -> state.CursorTra
         return None
     column = Namer(rules).land(tuple(source.incremental.cursor_field.split(".")))
     return state.CursorTracker(column, cursor)
-
-
-def first_request(source: Source, cursor: Any) -> PageRequest:
-    """The request the run starts from: the source's parameters and body, and the cursor if there is one."""
-    params = dict(source.params)
-    if source.incremental is not None and cursor is not None:
-        params[source.incremental.param] = state.as_param(cursor)
-    return PageRequest(source.url, params, source.request_body)
-
-
-def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
-    """What pagination calls for each request: fetch it (as `source` says: a child's is filled in
-    for its parent row), decode the body, find the records."""
-
-    rules = source.rules
-
-    def fetch(request: PageRequest) -> Page:
-        response = client.get(request, source)
-        shown = redact(response.url)
-        try:
-            document = decode(
-                response.content,
-                response.headers.get("Content-Type", ""),
-                format=source.format,
-                decimals=rules.needs_decimals,
-            )
-        except NotJson as exc:
-            raise FetchError(shown, str(exc), status=200) from None
-        if source.graphql is not None:
-            graphql.raise_errors(document.value, shown)
-        found = records.extract(document.value, source.records, shown)
-        return Page(
-            request, response.url, response.headers, document.value, found, response.content, document.exact
-        )
-
-    return fetch
 
 
 def columns(page: Page, source: Source) -> dict[str, str]:
@@ -189,25 +179,6 @@ class _Stages:
             self.tracker(table)
         self.spool.append(table)
         self.streamer.offer(table, self.unifier.schema)
-
-
-def _child_pages(
-    source: Source, rows: list[parents.ParentRow], cursor: Any, clients: fanout.ThreadClients
-) -> Pages:
-    """Every page of the walk of every parent row, in the parent's row order."""
-    assert source.parent is not None
-
-    def walk_row(row: parents.ParentRow) -> list[Page]:
-        endpoint = fill(source, row.values)
-        fetch = page_fetcher(clients.get(), endpoint)
-        return list(walk(source.pagination, first_request(endpoint, cursor), fetch))
-
-    workers = source.parent.concurrency
-    for row, pages in fanout.in_order(
-        rows, walk_row, workers=workers, stop=clients.budget.close, name=source.name
-    ):
-        for page in pages:
-            yield page, row.columns
 
 
 def _with_parent_columns(table: pa.Table, parent: Mapping[str, Any]) -> pa.Table:

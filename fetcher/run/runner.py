@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from fetcher.config import environment
 from fetcher.config.model import Config, Source
-from fetcher.config.parent import fill
+from fetcher.config.placeholders import fill
 from fetcher.errors import FetcherError
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 from fetcher.redact import redact
-from fetcher.run import changes, history, lock, parents, pipeline, state
+from fetcher.run import changes, history, lock, parents, pipeline, state, walks
+from fetcher.run.windows import Window
 from fetcher.storage import layout, open_storage, open_workspace
 from fetcher.storage.base import Storage
+from fetcher.storage.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -33,61 +37,101 @@ def run(config: Config, source: Source) -> history.RunRecord:
     Expected failures (FetcherError) end in a failed run record, not an exception. Anything else
     is a bug, or a signal: the run record still says failed, and the exception propagates.
     """
+    with opened(config, source) as (storage, workspace):
+        record = start(storage, source)
+        advance = execute(storage, workspace, source, record)
+        if record.status == history.SUCCEEDED and advance:
+            _advance_state(storage, source, record)
+        summarize(record)
+    return record
+
+
+@contextmanager
+def opened(config: Config, source: Source) -> Iterator[tuple[Storage, Workspace]]:
+    """The output and the workspace of `source`, its lock held and its temporary files removed."""
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
     workspace = open_workspace(config.output_dir)
     with closing(storage), closing(workspace), lock.hold(workspace.lock_path(source.name), source.name):
         removed = storage.remove_temps(source.name)
         if removed:
             logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
-        record = history.RunRecord(source=source.name, started_at=_unique_start(storage, source.name))
-        logger.info(
-            "event=start source=%s run_id=%s url=%s", source.name, record.run_id, quote(redact(source.url))
-        )
-        advance = False
-        previous = history.last_columns(storage, source.name)
-        try:
-            advance = pipeline.fetch_and_write(storage, workspace.scratch_dir(source.name), source, record)
-        except FetcherError as exc:
-            record.finish(exc)
-        except BaseException as exc:
-            record.finish(exc)
-            _save(storage, record)
-            _log_summary(record)
-            raise
-        else:
-            record.finish()
-            _note_schema_change(record, previous)
-        _save(storage, record)
-        if record.status == history.SUCCEEDED and advance:
-            _advance_state(storage, source, record)
-        _log_summary(record)
+        yield storage, workspace
+
+
+def start(storage: Storage, source: Source, kind: str = history.RUN) -> history.RunRecord:
+    """A new run record of `source`, in a start second of its own."""
+    record = history.RunRecord(source=source.name, started_at=_unique_start(storage, source.name), kind=kind)
+    logger.info(
+        "event=start source=%s run_id=%s kind=%s url=%s",
+        source.name,
+        record.run_id,
+        kind,
+        quote(redact(source.url)),
+    )
     return record
 
 
+def execute(
+    storage: Storage,
+    workspace: Workspace,
+    source: Source,
+    record: history.RunRecord,
+    windows: list[Window] | None = None,
+) -> bool:
+    """Fetch and publish into `record`, then finish and save it; True when the state should advance.
+
+    `windows` are fetched instead of those the source's own cursor asks for (a backfill's).
+    """
+    advance = False
+    previous = history.last_columns(storage, source.name)
+    try:
+        advance = pipeline.fetch_and_write(
+            storage, workspace.scratch_dir(source.name), source, record, windows
+        )
+    except FetcherError as exc:
+        record.finish(exc)
+    except BaseException as exc:
+        record.finish(exc)
+        _save(storage, record)
+        summarize(record)
+        raise
+    else:
+        record.finish()
+        _note_schema_change(record, previous)
+    _save(storage, record)
+    return advance
+
+
 def probe(config: Config, source: Source) -> tuple[dict[str, str], int]:
-    """Fetch the first page of `source` as a run would, and return the columns and types a run
-    would write for it, and its number of records. Writes nothing."""
+    """Fetch the first page of `source` as a run would (its first window, if windowed; a child's
+    for its parent's first row), and return the columns and types a run would write for it, and
+    its number of records. Writes nothing."""
     cursor = None
-    endpoint = source
+    row: dict[str, Any] = {}
     if source.incremental is not None or source.parent is not None:
         with closing(open_storage(config.output_dir, config.s3_endpoint_url)) as storage:
-            cursor = pipeline.load_cursor(storage, source)
-            endpoint = _first_child(storage, source)
-    request = source.pagination.first(pipeline.first_request(endpoint, cursor))
-    deadline = Deadline.after(source.run_timeout_s)
-    with Client(source, deadline, in_container=environment.in_container()) as client:
-        page = pipeline.page_fetcher(client, endpoint)(request)
-    return pipeline.columns(page, source), page.record_count
+            cursor = walks.load_cursor(storage, source)
+            row = _first_row(storage, source)
+    for filled, window in walks.sequences(
+        source, cursor, walks.run_windows(source, cursor, datetime.now(UTC))
+    ):
+        endpoint = fill(filled, row)
+        request = source.pagination.first(walks.first_request(endpoint, cursor, window))
+        deadline = Deadline.after(source.run_timeout_s)
+        with Client(source, deadline, in_container=environment.in_container()) as client:
+            page = walks.page_fetcher(client, endpoint)(request)
+        return pipeline.columns(page, source), page.record_count
+    raise FetcherError("nothing to probe: the saved cursor is already at the end of the time windows")
 
 
-def _first_child(storage: Storage, source: Source) -> Source:
-    """A child source as filled in for its parent's first row (the source itself if no child)."""
+def _first_row(storage: Storage, source: Source) -> dict[str, Any]:
+    """The placeholder values of a child source's parent's first row (none if no child)."""
     if source.parent is None:
-        return source
+        return {}
     rows = parents.read_rows(storage, source)
     if not rows:
         raise FetcherError(f"the parent source {source.parent.source!r} has no rows to request for")
-    return fill(source, rows[0].values)
+    return rows[0].values
 
 
 def _note_schema_change(record: history.RunRecord, previous: dict[str, str] | None) -> None:
@@ -116,7 +160,7 @@ def _save(storage: Storage, record: history.RunRecord) -> None:
         logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
 
 
-def _log_summary(record: history.RunRecord) -> None:
+def summarize(record: history.RunRecord) -> None:
     """The one line a run ends with."""
     error = record.error.message if record.error else None
     logger.log(

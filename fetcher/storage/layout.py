@@ -3,6 +3,7 @@
     {name}/fetch_date={YYYY-MM-DD}/{name}_{run_id}.{format}   a run's data file, one per format
     {name}/_runs/{run_id}.json                          a run's record
     {name}/_state.json                                  the incremental state
+    {name}/_backfill.json                               a backfill's progress
     {name}/.lock                                        the lock (on local disk only)
     {name}/_staging/{token}.partial                     an S3 upload not yet copied to its key
     .{final name}.{tag}.tmp                             a temporary file, beside its final name
@@ -70,6 +71,11 @@ def run_of_record(name: str) -> str | None:
 def state_file(source: str) -> str:
     """The incremental state of `source`."""
     return f"{source}/_state.json"
+
+
+def backfill_file(source: str) -> str:
+    """The progress of the latest backfill of `source`."""
+    return f"{source}/_backfill.json"
 
 
 def lock_file(source: str) -> str:

@@ -349,7 +349,7 @@ TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
         pytest.param(
             SOURCE + '[sources.incremental]\ncursor_feild = "id"\nparam = "since"\n',
             "sources[0].incremental.cursor_feild: unknown key; allowed: cursor_field, param, initial, "
-            "primary_key; did you mean cursor_field?",
+            "primary_key, start_param, end_param, window, lookback, end; did you mean cursor_field?",
             id="misspelt-key-in-a-section",
         ),
     ],

@@ -10,7 +10,8 @@ import pytest
 
 from fetcher.config.load import load
 from fetcher.config.model import Source
-from fetcher.config.parent import Parent, fill
+from fetcher.config.parent import Parent
+from fetcher.config.placeholders import fill
 from fetcher.errors import ConfigError
 
 USERS = '[[sources]]\nname = "users"\nurl = "https://api.example.com/users"\n'
@@ -67,6 +68,12 @@ def test_a_child_loads_with_its_defaults(write_config: Callable[[str], Path]) ->
             id="host",
         ),
         pytest.param(
+            USERS
+            + _child().replace('fields = { user_id = "id" }', 'fields = { user_id = "id", cursor = "at" }'),
+            r"sources\[1\].parent.fields: \{cursor\} is filled by the run; name the field otherwise",
+            id="run-placeholder",
+        ),
+        pytest.param(
             USERS + _child() + "concurrency = 0\n",
             r"parent.concurrency: 0 must be greater than 0",
             id="concurrency",
@@ -121,6 +128,18 @@ def test_fill_body_keeps_a_whole_placeholder_typed_and_spells_other_values_as_te
         "ok": [True],
         "n": 3,
     }
+
+
+def test_a_child_may_use_the_runs_placeholders_beside_its_own(write_config: Callable[[str], Path]) -> None:
+    child = _child(
+        extra='params = { to = "{window_end}" }',
+        url="https://api.example.com/users/{user_id}/days/{window_start}",
+    )
+    window = '[sources.incremental]\ncursor_field = "t"\ninitial = "2026-01-01"\n'
+
+    _, orders = _load(write_config, USERS + child + window)
+
+    assert orders.windowed and orders.parent is not None
 
 
 def test_the_readme_example_loads(write_config: Callable[[str], Path]) -> None:

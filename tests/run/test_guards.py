@@ -132,6 +132,13 @@ class TestStaleCursor:
 
         assert check.tripped and check.action == "warn"
 
+    def test_a_backfill_window_is_not_judged_by_it_and_the_others_still_are(self) -> None:
+        source = _source(INCREMENTAL, stale_cursor_runs=1, min_records=1)
+
+        checks = guards.evaluate(source, 0, "a", "a", [], watch_cursor=False)
+
+        assert [(check.guard, check.tripped) for check in checks] == [("min_records", True)]
+
 
 class TestEnforce:
     def test_fail_raises_naming_every_failing_guard_and_keeps_every_verdict(self, tmp_path: Path) -> None:

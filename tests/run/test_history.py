@@ -66,7 +66,11 @@ def test_save_writes_exactly_the_documented_keys_in_order(tmp_path: Path) -> Non
         "schema_change",
         "primary_key",
         "guards",
+        "kind",
+        "window_start",
+        "window_end",
     ]
+    assert document["kind"] == "run"
     assert document["error"] == {"type": "FetchError", "message": "https://h/x: HTTP 503", "status": 503}
 
 
@@ -155,3 +159,50 @@ def test_ended_at_is_start_until_finished() -> None:
     assert record.ended_at == STARTED
     record.finish()
     assert record.ended_at == record.finished_at
+
+
+def test_latest_and_last_success_follow_runs_not_backfill_windows(tmp_path: Path) -> None:
+    storage = LocalStorage(str(tmp_path))
+    run = RunRecord(source="api", started_at=STARTED)
+    run.finish()
+    window = RunRecord(
+        source="api",
+        started_at=STARTED.replace(second=9),
+        kind=history.BACKFILL,
+        window_start="2026-01-01T00:00:00Z",
+        window_end="2026-01-02T00:00:00Z",
+    )
+    window.finish()
+    history.save(storage, run)
+    history.save(storage, window)
+
+    assert history.latest(storage, "api").run_id == run.run_id
+    assert history.last_success(storage, "api").run_id == run.run_id
+    back = history.last_success(storage, "api", kind=None)
+    assert back is not None and back.run_id == window.run_id
+    assert (back.kind, back.window_start, back.window_end) == (
+        "backfill",
+        "2026-01-01T00:00:00Z",
+        "2026-01-02T00:00:00Z",
+    )
+
+
+def test_recent_and_successes_follow_runs_not_backfill_windows(tmp_path: Path) -> None:
+    storage = LocalStorage(str(tmp_path))
+    saved = []
+    for second, kind, failed in (
+        (1, history.RUN, False),
+        (2, history.BACKFILL, False),
+        (3, history.RUN, True),
+    ):
+        record = RunRecord(source="api", started_at=STARTED.replace(second=second), kind=kind)
+        record.finish(FetchError("https://h/x", "HTTP 503", status=503) if failed else None)
+        history.save(storage, record)
+        saved.append(record.run_id)
+
+    assert [r.run_id for r in history.recent(storage, "api", 2)] == [saved[0], saved[2]]
+    assert [r.run_id for r in history.recent(storage, "api", 2, kind=None)] == saved[1:]
+    assert [r.run_id for r in history.successes(storage, "api")] == [saved[0]]
+    assert [r.run_id for r in history.successes(storage, "api", kind=None)] == [saved[1], saved[0]]
+    assert history.latest(storage, "api").run_id == saved[2]
+    assert history.latest(storage, "api", kind=history.BACKFILL).run_id == saved[1]

@@ -1,4 +1,4 @@
-"""The pipeline of a run: the first request, pages through the stages, files streamed or rewritten."""
+"""The pipeline of a run: pages through the stages, files streamed or rewritten."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from fetcher.errors import FetchError
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.pagination.pages import PageRequest
-from fetcher.run import pipeline, state
+from fetcher.run import pipeline, state, walks
 from fetcher.run.history import RunRecord
 from fetcher.storage.local import LocalStorage
 from tests.landed import assert_run_columns, without_run_columns
@@ -58,43 +58,6 @@ def _run(tmp_path: Path, source: Source) -> tuple[bool, RunRecord]:
 
 def _parquet(tmp_path: Path) -> pa.Table:
     return pq.read_table(tmp_path / "out" / "api" / "fetch_date=2026-11-21" / "api_20261121T100005Z.parquet")
-
-
-class TestFirstRequest:
-    def test_first_request_is_the_source_params(self, source_from: Callable[[str], Source]) -> None:
-        source = source_from('params = { status = "open" }\n')
-
-        assert pipeline.first_request(source, None) == PageRequest(URL, {"status": "open"})
-
-    @pytest.mark.parametrize(("cursor", "sent"), [("2026-01-01", "2026-01-01"), (5, "5")])
-    def test_first_request_carries_the_cursor(
-        self, source_from: Callable[[str], Source], cursor: Any, sent: str
-    ) -> None:
-        source = source_from(INCREMENTAL)
-
-        assert pipeline.first_request(source, cursor).params == {"since": sent}
-        assert source.params == {}
-
-    def test_first_request_without_cursor_sends_none(self, source_from: Callable[[str], Source]) -> None:
-        assert pipeline.first_request(source_from(INCREMENTAL), None).params == {}
-
-
-class TestLoadCursor:
-    def test_load_cursor_not_incremental_is_none(
-        self, source_from: Callable[[str], Source], tmp_path: Path
-    ) -> None:
-        assert pipeline.load_cursor(LocalStorage(str(tmp_path)), source_from()) is None
-
-    def test_load_cursor_saved_else_initial(
-        self, source_from: Callable[[str], Source], tmp_path: Path
-    ) -> None:
-        source = source_from(INCREMENTAL)
-        storage = LocalStorage(str(tmp_path))
-        assert source.incremental is not None
-
-        assert pipeline.load_cursor(storage, source) == "a"
-        state.save_cursor(storage, "api", source.incremental, "c", "r")
-        assert pipeline.load_cursor(storage, source) == "c"
 
 
 class TestFetchAndWrite:
@@ -240,23 +203,11 @@ class TestFetchAndWrite:
 
 class TestProbeParts:
     @responses.activate
-    def test_page_fetcher_non_json_is_fetch_error_with_status_200(
-        self, source_from: Callable[[str], Source]
-    ) -> None:
-        responses.get(URL, body="<html>")
-        source = source_from()
-
-        with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
-            pipeline.page_fetcher(client, source)(PageRequest(URL, {}))
-
-        assert caught.value.status == 200 and "not JSON" in str(caught.value)
-
-    @responses.activate
     def test_columns_of_one_page(self, source_from: Callable[[str], Source]) -> None:
         responses.get(URL, body=json.dumps({"data": [{"v": 1, "g": {"x": "a"}}, {"v": 2.5}]}))
         source = source_from()
 
         with Client(source, Deadline.after(30)) as client:
-            page = pipeline.page_fetcher(client, source)(PageRequest(URL, {}))
+            page = walks.page_fetcher(client, source)(PageRequest(URL, {}))
 
         assert pipeline.columns(page, source) == {"v": "double", "g__x": "string", **RUN_COLUMNS}
