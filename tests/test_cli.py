@@ -63,6 +63,59 @@ def test_main_run_one_source(write_config: Callable[[str], Path], tmp_path: Path
     assert not (tmp_path / "out" / "one").exists()
 
 
+THREE_SOURCES = (
+    TWO_SOURCES
+    + f"""
+[[sources]]
+name = "three"
+url = "{URL}/three"
+schedule = "*/5 * * * *"
+"""
+)
+
+
+def _landed(out: Path) -> list[str]:
+    return sorted(path.parent.parent.name for path in out.glob("*/fetch_date=*/*.parquet"))
+
+
+@responses.activate
+def test_main_run_several_sources_given_by_name(write_config: Callable[[str], Path], tmp_path: Path) -> None:
+    for path in ("/two", "/three"):
+        responses.get(URL + path, json=[{"id": 2}])
+
+    args = ["run", "--source", "three", "--source", "two", "--config", str(write_config(THREE_SOURCES))]
+
+    assert cli.main(args) == EXIT_OK
+    assert _landed(tmp_path / "out") == ["three", "two"]
+
+
+@responses.activate
+def test_main_run_schedule_runs_the_sources_cron_runs_at_it(
+    write_config: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fetcher.ops import installed
+
+    for path in ("", "/two", "/three"):
+        responses.get(URL + path, json=[{"id": 1}])
+    config = str(write_config(THREE_SOURCES))
+    monkeypatch.setattr("fetcher.ops.container.STATE_DIR", str(tmp_path / "state"))
+
+    assert cli.main(["run", "--schedule", "0 * * * *", "--config", config]) == EXIT_OK
+    assert _landed(tmp_path / "out") == ["one", "two"]  # outside the container: as configured
+
+    (tmp_path / "state").mkdir()
+    installed.save(installed.Installed({"one": "0 * * * *", "three": "0 * * * *"}), str(tmp_path / "state"))
+    assert cli.main(["run", "--schedule", "0 * * * *", "--config", config]) == EXIT_OK
+    assert sorted(
+        {path.parent.parent.name for path in (tmp_path / "out").glob("*/fetch_date=*/*.parquet")}
+    ) == [
+        "one",
+        "three",
+        "two",
+    ]
+    assert len(list((tmp_path / "out").glob("two/_runs/*.json"))) == 1  # as installed: not two
+
+
 @responses.activate
 def test_main_failed_source_exits_1_and_others_still_run(
     write_config: Callable[[str], Path], tmp_path: Path

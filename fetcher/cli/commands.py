@@ -11,21 +11,24 @@ import gc
 import logging
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fetcher import logs
 from fetcher.cli.edge import configuration
 from fetcher.config import environment
-from fetcher.errors import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, EXIT_OK, ConfigError, FetcherError, Locked
+from fetcher.errors import EXIT_FAILED, EXIT_OK, ConfigError, FetcherError
+
+if TYPE_CHECKING:
+    from fetcher.config.model import Config, Source
 
 logger = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace) -> int:
-    from fetcher.ops import outcomes, signals
-    from fetcher.run import history, runner
+    from fetcher.ops import job
 
     settings = configuration(args.config, os.environ)
-    sources = settings.select(args.source)
+    sources = _chosen(settings, args.source, args.schedule)
     # Everything imported so far lives as long as the process: move it out of the collector's
     # sight, so that collecting the short-lived objects of each page never walks it again.
     gc.freeze()
@@ -34,28 +37,18 @@ def run(args: argparse.Namespace) -> int:
 
         sources = tuple(source for source in health.due(settings, _now()) if source in sources)
         logger.info("event=catch_up sources=%s", logs.quote(",".join(s.name for s in sources) or "none"))
-    codes = []
-    for source in sources:
-        previous = outcomes.load(source.name)
-        signals.before_run(settings, source)
-        try:
-            record = runner.run(settings, source)
-        except Locked as exc:
-            logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
-            codes.append(EXIT_LOCKED)
-            continue
-        except FetcherError as exc:  # before the run could start (its lock, its storage): the others go on
-            logger.error("event=error source=%s error=%s", source.name, logs.quote(str(exc)))
-            codes.append(exc.exit_code)
-            outcome = outcomes.Outcome.of_error(source.name, exc, previous)
-        else:
-            codes.append(EXIT_OK if record.status == history.SUCCEEDED else EXIT_FAILED)
-            outcome = outcomes.Outcome.of_record(record, previous)
-        signals.after_run(settings, source, outcome, previous)
-    for code in (EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED):
-        if code in codes:
-            return code
-    return EXIT_OK
+    return job.run(settings, sources)
+
+
+def _chosen(settings: Config, names: list[str] | None, schedule: str | None) -> tuple[Source, ...]:
+    """The sources named (each `--source`; all if none), of those the ones cron runs at `schedule`."""
+    named = {source.name for name in names or [None] for source in settings.select(name)}
+    sources = tuple(source for source in settings.sources if source.name in named)
+    if schedule is None:
+        return sources
+    from fetcher.ops import container, installed
+
+    return installed.running_at(installed.load(container.STATE_DIR), sources, schedule)
 
 
 def backfill(args: argparse.Namespace) -> int:

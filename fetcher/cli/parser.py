@@ -39,11 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
-    parser.set_defaults(handler=commands.run, source=None, missed=False)
+    parser.set_defaults(handler=commands.run, source=None, schedule=None, missed=False)
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = subcommands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
-    run.add_argument("--source", metavar="NAME", help="run only this source")
+    run.add_argument(
+        "--source", action="append", metavar="NAME", help="run only this source (may be given several times)"
+    )
+    run.add_argument(
+        "--schedule",
+        metavar="EXPR",
+        help="run only the sources cron runs at this schedule (the crontab's one line per schedule)",
+    )
     run.add_argument(
         "--missed",
         action="store_true",

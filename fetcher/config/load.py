@@ -15,7 +15,13 @@ import msgspec
 
 from fetcher.config import environment
 from fetcher.config.convert import convert, show
-from fetcher.config.model import DEFAULT_OUTPUT_DIR, DEFAULT_REPORT_RUNS, Config, Source
+from fetcher.config.model import (
+    DEFAULT_MAX_PARALLEL_SOURCES,
+    DEFAULT_OUTPUT_DIR,
+    DEFAULT_REPORT_RUNS,
+    Config,
+    Source,
+)
 from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
 from fetcher.storage import is_remote
@@ -33,6 +39,7 @@ class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     notify: Notify = Notify()
     metrics: Metrics = Metrics()
     report_runs: int = DEFAULT_REPORT_RUNS
+    max_parallel_sources: int = DEFAULT_MAX_PARALLEL_SOURCES
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -96,6 +103,7 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
         origin,
         endpoint,
         report_runs=file.report_runs,
+        max_parallel_sources=file.max_parallel_sources,
         notify=file.notify,
         metrics=file.metrics,
     )

@@ -31,6 +31,8 @@ from fetcher.storage import check_output_dir
 
 DEFAULT_OUTPUT_DIR = "/out"
 DEFAULT_REPORT_RUNS = 30
+# Sources of one job run at once: small, because each holds its pages and writers in memory.
+DEFAULT_MAX_PARALLEL_SOURCES = 2
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METHODS = ("GET", "POST")
 
@@ -200,6 +202,7 @@ class Config(msgspec.Struct, frozen=True):
     AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself. `notify` is the
     global `[notify]` table (`notify_of` lays a source's own over it) and `metrics` the `[metrics]` one.
     `report_runs` is how many of each source's latest runs the report charts.
+    `max_parallel_sources` is how many sources one job (one process) runs at once.
     """
 
     output_dir: str
@@ -209,6 +212,7 @@ class Config(msgspec.Struct, frozen=True):
     notify: Notify = Notify()
     metrics: Metrics = Metrics()
     report_runs: int = DEFAULT_REPORT_RUNS
+    max_parallel_sources: int = DEFAULT_MAX_PARALLEL_SOURCES
 
     def check(self) -> None:
         """Raise ConfigError naming the key unless every setting makes sense."""
@@ -222,6 +226,7 @@ class Config(msgspec.Struct, frozen=True):
         self.notify.check("notify")
         self.metrics.check("metrics")
         check_positive(self.report_runs, "report_runs")
+        check_positive(self.max_parallel_sources, "max_parallel_sources")
         for index, source in enumerate(self.sources):
             source.check(f"sources[{index}]")
         names = [source.name for source in self.sources]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -75,14 +76,21 @@ def job_user(output_dir: str, settings: Startup) -> JobUser:
 
 
 def render_crontab(config: Config) -> str:
-    """One line per source, at its schedule, appending to the log; /etc/cron.d format."""
+    """One line per schedule, running all of its sources in one job; /etc/cron.d format.
+
+    The line names the schedule, not the sources: Debian cron cuts a command at 1000 characters,
+    which fifty source names would pass. The job runs the sources recorded as installed at that
+    schedule (fetcher.ops.installed), so the crontab and the record always agree.
+    """
     lines = [
         "# Rendered at container start from the sources' schedules (see fetcher.ops.container).",
         "SHELL=/bin/sh",
         "PATH=/usr/bin:/bin",
     ]
+    schedules = dict.fromkeys(" ".join(source.schedule.split()) for source in config.sources)
     lines += [
-        f"{source.schedule} root {JOB} --source {source.name} >> {LOG_FILE} 2>&1" for source in config.sources
+        f"{schedule} root {JOB} --schedule {shlex.quote(schedule)} >> {LOG_FILE} 2>&1"
+        for schedule in schedules
     ]
     return "\n".join(lines) + "\n"
 

@@ -3,13 +3,16 @@
 Cron reads the crontab that `fetcher prepare` renders at start; a schedule changed in the
 configuration afterwards takes effect at the next start ("restart to apply"). `prepare` records
 the schedule each source was installed with (or the one schedule of the image's default crontab,
-which runs every source), and `pending` compares it with the configuration.
+which runs every source), and `pending` compares it with the configuration. The crontab has one
+line per schedule, `run-job --schedule EXPR`, and that job runs the sources recorded here at EXPR
+(`running_at`): what status and health say cron runs is what it runs, until the next start.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from fetcher.config.model import Config, Source
@@ -39,6 +42,18 @@ class Installed:
     def schedule_of(self, source: str) -> str | None:
         """The schedule cron runs `source` at, or None when cron does not run it."""
         return self.schedules.get(source, self.every_source)
+
+
+def running_at(installed: Installed | None, sources: Iterable[Source], schedule: str) -> tuple[Source, ...]:
+    """The sources of `sources` that cron runs at `schedule`: as installed at start, or (outside the
+    container, where nothing was installed) as configured."""
+    wanted = " ".join(schedule.split())
+
+    def runs_at(source: Source) -> bool:
+        running = source.schedule if installed is None else installed.schedule_of(source.name)
+        return running is not None and " ".join(running.split()) == wanted
+
+    return tuple(source for source in sources if runs_at(source))
 
 
 def save(installed: Installed, state_dir: str) -> None:

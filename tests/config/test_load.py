@@ -322,7 +322,7 @@ TABLES = (
     "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], "
     "[sources.incremental], [sources.notify], [sources.guards], [sources.parent], [sources.rate_limit]"
 )
-TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
+TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs, max_parallel_sources"
 
 
 @pytest.mark.parametrize(

@@ -949,3 +949,31 @@ def test_make_demo_fetches_the_bundled_api_and_previews_the_files(image: str, tm
         assert api_health().stdout.strip() == "healthy"  # its own check, not `fetcher health`
     finally:
         _make("demo-stop", CONTAINER=container)
+
+
+def test_sources_on_one_schedule_share_one_crontab_line_and_one_job_process(
+    containers: Containers, out_dir: Path, api: ApiServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "".join(
+            f'[[sources]]\nname = "{name}"\nurl = "{api.url("/records")}"\nrecords = "data"\n'
+            f'schedule = "0 0 1 1 *"\n[sources.pagination]\ntype = "page"\nsize = 10\n'
+            for name in ("first", "second")
+        )
+    )
+    name = containers.run("-e", "FETCH_ON_START=never", *mounts(out_dir, config))
+    wait_for(lambda: containers.exec(name, "test", "-s", "/run/fetcher/env").returncode == 0, 30, "start-up")
+    crontab = containers.exec(name, "cat", "/etc/cron.d/fetcher").stdout
+
+    (line,) = [line for line in crontab.splitlines() if JOB in line]
+    assert line.startswith(f"0 0 1 1 * root /usr/local/bin/{JOB} --schedule '0 0 1 1 *' ")
+    as_cron = line.split(" root ", 1)[1]
+    assert containers.exec(name, "sh", "-c", as_cron).returncode == 0
+
+    log = containers.exec(name, "cat", "/var/log/fetch.log").stdout
+    assert log.count("event=job ") == 1 and "sources=first,second max_parallel_sources=2" in log
+    for source in ("first", "second"):
+        (record,) = run_records(out_dir, source)
+        assert record["status"] == "succeeded" and record["records"] == 30
+        assert log.count(f"event=run source={source} status=succeeded") == 1

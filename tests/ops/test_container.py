@@ -72,16 +72,34 @@ class TestJobUser:
         assert caught.value.key == key
 
 
-def test_render_crontab_one_line_per_source_at_its_schedule(write_config: Callable[[str], Path]) -> None:
+def test_render_crontab_one_line_per_schedule_at_that_schedule(write_config: Callable[[str], Path]) -> None:
     settings = load(str(write_config(TWO_SOURCES)), {})
 
     lines = container.render_crontab(settings).splitlines()
 
     assert lines[-2:] == [
-        f"*/5 * * * * {JOB} --source a >> /var/log/fetch.log 2>&1",
-        f"0 * * * * {JOB} --source b >> /var/log/fetch.log 2>&1",
+        f"*/5 * * * * {JOB} --schedule '*/5 * * * *' >> /var/log/fetch.log 2>&1",
+        f"0 * * * * {JOB} --schedule '0 * * * *' >> /var/log/fetch.log 2>&1",
     ]
     assert "PATH=/usr/bin:/bin" in lines
+
+
+def test_render_crontab_sources_sharing_a_schedule_share_one_line(
+    write_config: Callable[[str], Path],
+) -> None:
+    shared = "".join(
+        f'[[sources]]\nname = "s{n}"\nurl = "http://h/{n}"\nschedule = "{schedule}"\n'
+        for n, schedule in enumerate(["*/5 * * * *", "0 * * * *", "*/5  *  * * *", "0 * * * *"])
+    )
+    settings = load(str(write_config(shared)), {})
+
+    jobs = [line for line in container.render_crontab(settings).splitlines() if JOB in line]
+
+    assert [line.split(JOB)[0] for line in jobs] == ["*/5 * * * * ", "0 * * * * "]
+    assert [installed.running_at(None, settings.sources, line.split("'")[1]) for line in jobs] == [
+        (settings.sources[0], settings.sources[2]),
+        (settings.sources[1], settings.sources[3]),
+    ]
 
 
 def test_default_crontab_runs_fetch_data_hourly() -> None:
@@ -119,7 +137,7 @@ class TestPrepare:
         assert (state / "runas").read_text() == "1234:2345\n" and user.uid == 1234
         assert stat.S_IMODE((state / "env").stat().st_mode) == 0o600
         assert (state / "env").read_bytes() == b"FETCH_BEARER_TOKEN=s3cret\0"
-        assert "--source b" in (state / "crontab").read_text()
+        assert "--schedule '0 * * * *'" in (state / "crontab").read_text()
         assert stat.S_IMODE((state / "crontab").stat().st_mode) == 0o644
         assert (state / "fetch.log").read_text() == ""
 

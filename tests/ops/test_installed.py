@@ -42,6 +42,22 @@ def test_save_and_load_round_trip_world_readable(tmp_path: Path, settings: Confi
     assert (tmp_path / installed.FILE).stat().st_mode & 0o777 == 0o644
 
 
+def test_running_at_the_sources_installed_at_that_schedule(settings: Config) -> None:
+    a, b = settings.sources
+    moved = Installed({"a": "0 * * * *", "b": "0 * * * *"})  # a's schedule changed since the start
+
+    assert installed.running_at(moved, settings.sources, "0  * * * *") == (a, b)
+    assert installed.running_at(moved, settings.sources, "*/5 * * * *") == ()
+    assert installed.running_at(Installed({"b": "0 * * * *"}), settings.sources, "*/5 * * * *") == ()
+
+
+def test_running_at_outside_the_container_the_configured_schedule(settings: Config) -> None:
+    a, b = settings.sources
+
+    assert installed.running_at(None, settings.sources, "*/5 * * * *") == (a,)
+    assert installed.running_at(Installed(every_source="0 * * * *"), settings.sources, "0 * * * *") == (a, b)
+
+
 def test_load_nothing_recorded_is_none(tmp_path: Path) -> None:
     assert installed.load(str(tmp_path)) is None
 
