@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from fetcher import logs
 from fetcher.cli.edge import configuration
 from fetcher.config import environment
-from fetcher.errors import EXIT_FAILED, EXIT_OK, ConfigError, FetcherError
+from fetcher.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, ConfigError, FetcherError, Locked
 
 if TYPE_CHECKING:
     from fetcher.config.model import Config, Source
