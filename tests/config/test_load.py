@@ -322,7 +322,7 @@ TABLES = (
     "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], "
     "[sources.incremental], [sources.notify], [sources.guards], [sources.parent], [sources.rate_limit]"
 )
-TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs"
+TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs, lock, lease_s"
 
 
 @pytest.mark.parametrize(
@@ -370,7 +370,7 @@ class TestErrors:
             pytest.param(
                 'output = "/x"\n' + SOURCE,
                 "output",
-                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics, report_runs",
+                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics, report_runs, lock, lease_s",
                 id="unknown-top-key",
             ),
             pytest.param(

@@ -134,7 +134,7 @@ def test_latest_ignores_other_names_in_runs(tmp_path: Path) -> None:
     record = RunRecord(source="api", started_at=STARTED)
     record.finish()
     history.save(storage, record)
-    storage.write_json("api/_runs/zz-notes.json", {"not": "a run record"})
+    storage.write_json("api/_runs/zz-notes.json", {"not": "a run record"}, replaces=None)
 
     latest = history.latest(storage, "api")
 
@@ -143,7 +143,9 @@ def test_latest_ignores_other_names_in_runs(tmp_path: Path) -> None:
 
 def test_latest_record_of_the_wrong_shape_is_output_error(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path))
-    storage.write_json("api/_runs/20261121T100005Z.json", {"source": "api", "status": "succeeded"})
+    storage.write_json(
+        "api/_runs/20261121T100005Z.json", {"source": "api", "status": "succeeded"}, replaces=None
+    )
 
     with pytest.raises(OutputError, match=r"cannot read .*20261121T100005Z\.json: not a run record"):
         history.latest(storage, "api")

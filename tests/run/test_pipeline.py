@@ -93,7 +93,7 @@ class TestLoadCursor:
         assert source.incremental is not None
 
         assert pipeline.load_cursor(storage, source) == "a"
-        state.save_cursor(storage, "api", source.incremental, "c", "r")
+        state.save_cursor(storage, "api", source.incremental, "c", "r", replaces=None)
         assert pipeline.load_cursor(storage, source) == "c"
 
 
@@ -195,7 +195,9 @@ class TestFetchAndWrite:
     ) -> None:
         source = source_from(PAGED + INCREMENTAL)
         assert source.incremental is not None
-        state.save_cursor(LocalStorage(str(tmp_path / "out")), "api", source.incremental, "z", "r")
+        state.save_cursor(
+            LocalStorage(str(tmp_path / "out")), "api", source.incremental, "z", "r", replaces=None
+        )
         _pages([{"id": 1, "t": "b"}])
 
         advance, record = _run(tmp_path, source)

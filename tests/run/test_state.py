@@ -21,7 +21,7 @@ def test_load_cursor_without_state_is_initial(tmp_path: Path) -> None:
 def test_save_then_load_cursor(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path))
 
-    state.save_cursor(storage, "api", INCREMENTAL, "2026-11-21T10:00:00Z", "20261121T100000Z")
+    state.save_cursor(storage, "api", INCREMENTAL, "2026-11-21T10:00:00Z", "20261121T100000Z", replaces=None)
 
     assert state.load_cursor(storage, "api", INCREMENTAL) == "2026-11-21T10:00:00Z"
     assert storage.read_json("api/_state.json")["run_id"] == "20261121T100000Z"
@@ -29,7 +29,7 @@ def test_save_then_load_cursor(tmp_path: Path) -> None:
 
 def test_load_cursor_ignores_state_of_another_field(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     storage = LocalStorage(str(tmp_path))
-    state.save_cursor(storage, "api", Incremental(cursor_field="id", param="after"), 99, "r")
+    state.save_cursor(storage, "api", Incremental(cursor_field="id", param="after"), 99, "r", replaces=None)
 
     assert state.load_cursor(storage, "api", INCREMENTAL) == "2026-01-01"
     assert "reason=cursor_field_changed" in caplog.text
