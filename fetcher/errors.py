@@ -62,6 +62,13 @@ class OutputError(FetcherError):
     """Files could not be written under `output_dir` (disk full, permission denied, unsafe path)."""
 
 
+class Conflict(OutputError):
+    """A conditional write lost: another run changed the object since this run read it (S3's 412).
+
+    The object keeps what the other run wrote: nothing is overwritten.
+    """
+
+
 class GuardError(FetcherError):
     """A data guard with action `fail` tripped: the run publishes nothing and does not advance state.
 
@@ -78,12 +85,14 @@ class DeadlineExceeded(FetcherError):
 
 
 class Locked(FetcherError):
-    """Another run of the same source holds its lock."""
+    """Another run of the same source holds its lock; `host` names its host when it is elsewhere."""
 
     exit_code = EXIT_LOCKED
 
-    def __init__(self, source: str, pid: int | None) -> None:
+    def __init__(self, source: str, pid: int | None, host: str | None = None) -> None:
         holder = f"pid {pid}" if pid else "pid unknown"
-        super().__init__(f"skipped: run in progress ({holder})")
+        where = f" on {host}" if host else ""
+        super().__init__(f"skipped: run in progress ({holder}{where})")
         self.source = source
         self.pid = pid
+        self.host = host

@@ -240,7 +240,7 @@ def test_help_lists_commands_and_exit_codes_without_heavy_imports() -> None:
         "import runpy, sys\n"
         "sys.argv = ['fetcher', '--help']\n"
         "try:\n    runpy.run_module('fetcher', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-        "heavy = ('msgspec', 'pandas', 'pyarrow', 'requests')\n"
+        "heavy = ('boto3', 'botocore', 'msgspec', 'pandas', 'pyarrow', 'requests')\n"
         "print('loaded:', sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run(

@@ -24,7 +24,7 @@ from fetcher.config.model import (
 )
 from fetcher.config.signals import Metrics, Notify
 from fetcher.errors import ConfigError
-from fetcher.storage import is_remote
+from fetcher.storage import DEFAULT_LEASE_S, LOCAL_LOCK, is_remote
 
 DEFAULT_CONFIG_PATH = "/etc/fetcher/fetcher.toml"
 _INLINE_SECRET_KEYS = frozenset({"api_key", "client_secret", "key", "password", "secret", "token"})
@@ -40,6 +40,8 @@ class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     metrics: Metrics = Metrics()
     report_runs: int = DEFAULT_REPORT_RUNS
     max_parallel_sources: int = DEFAULT_MAX_PARALLEL_SOURCES
+    lock: str = LOCAL_LOCK
+    lease_s: float = DEFAULT_LEASE_S
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -106,6 +108,8 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
         max_parallel_sources=file.max_parallel_sources,
         notify=file.notify,
         metrics=file.metrics,
+        lock=file.lock,
+        lease_s=file.lease_s,
     )
     config.check()
     return config

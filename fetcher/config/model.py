@@ -27,7 +27,15 @@ from fetcher.http.graphql import GraphQL
 from fetcher.output.formats import FORMATS
 from fetcher.pagination.kinds import Cursor, NoPagination, Paginator
 from fetcher.records.rules import DEFAULT_SEPARATOR, ColumnRules
-from fetcher.storage import check_output_dir
+from fetcher.storage import (
+    DEFAULT_LEASE_S,
+    LOCAL_LOCK,
+    LOCKS,
+    MIN_LEASE_S,
+    S3_LOCK,
+    check_output_dir,
+    is_remote,
+)
 
 DEFAULT_OUTPUT_DIR = "/out"
 DEFAULT_REPORT_RUNS = 30
@@ -202,7 +210,8 @@ class Config(msgspec.Struct, frozen=True):
     AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself. `notify` is the
     global `[notify]` table (`notify_of` lays a source's own over it) and `metrics` the `[metrics]` one.
     `report_runs` is how many of each source's latest runs the report charts.
-    `max_parallel_sources` is how many sources one job (one process) runs at once.
+    `max_parallel_sources` is how many sources one job (one process) runs at once. `lock` is how runs
+    of a source keep out of each other: "local" (a flock) or "s3" (a lease of `lease_s` in the bucket).
     """
 
     output_dir: str
@@ -213,6 +222,8 @@ class Config(msgspec.Struct, frozen=True):
     metrics: Metrics = Metrics()
     report_runs: int = DEFAULT_REPORT_RUNS
     max_parallel_sources: int = DEFAULT_MAX_PARALLEL_SOURCES
+    lock: str = LOCAL_LOCK
+    lease_s: float = DEFAULT_LEASE_S
 
     def check(self) -> None:
         """Raise ConfigError naming the key unless every setting makes sense."""
@@ -227,6 +238,7 @@ class Config(msgspec.Struct, frozen=True):
         self.metrics.check("metrics")
         check_positive(self.report_runs, "report_runs")
         check_positive(self.max_parallel_sources, "max_parallel_sources")
+        self._check_lock()
         for index, source in enumerate(self.sources):
             source.check(f"sources[{index}]")
         names = [source.name for source in self.sources]
@@ -234,6 +246,13 @@ class Config(msgspec.Struct, frozen=True):
             if names.count(name) > 1:
                 raise ConfigError("sources", f"the name {show(name)} is used twice; names are unique")
         parents.check_parents(self.sources)
+
+    def _check_lock(self) -> None:
+        check_choice(self.lock, LOCKS, "lock")
+        if self.lock == S3_LOCK and not is_remote(self.output_dir):
+            raise ConfigError("lock", '"s3" serialises runs through the bucket: output_dir must be s3://')
+        if self.lease_s < MIN_LEASE_S:
+            raise ConfigError("lease_s", f"{self.lease_s:g} must be at least {MIN_LEASE_S:g} (seconds)")
 
     def notify_of(self, source: Source) -> Notify:
         """Where `source`'s notifications go: its own `[sources.notify]` laid over `[notify]`."""

@@ -94,8 +94,12 @@ def backfill(
 
 
 def save_progress(storage: Storage, source: str, progress: Progress) -> None:
-    """Save how far the backfill got: after the window's files and run record, never before."""
-    storage.write_json(layout.backfill_file(source), progress.to_json())
+    """Save how far the backfill got: after the window's files and run record, never before.
+
+    Over whatever version is there: the backfill holds the source's lock (or lease) throughout.
+    """
+    path = layout.backfill_file(source)
+    storage.write_json(path, progress.to_json(), replaces=storage.version(path))
 
 
 def load_progress(storage: Storage, source: str) -> Progress | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from fetcher.errors import FetcherError, FetchError, OutputError
+from fetcher.errors import Conflict, FetcherError, FetchError, OutputError
 from fetcher.output.writers import WrittenFile
 from fetcher.redact import redact
 from fetcher.run.changes import SchemaChange
@@ -101,6 +101,7 @@ class RunRecord:
     window_start: str | None = None
     window_end: str | None = None
     _clock: float = field(default_factory=time.monotonic, repr=False, compare=False)
+    _saved: str | None = field(default=None, repr=False, compare=False)  # the version `save` wrote
 
     @property
     def run_id(self) -> str:
@@ -165,9 +166,18 @@ class RunRecord:
 
 
 def save(storage: Storage, record: RunRecord) -> str:
-    """Publish `record` atomically; return its path relative to output_dir."""
+    """Publish `record` atomically; return its path relative to output_dir.
+
+    The first save creates the record only where there is none (a run id is unique: Conflict when
+    another run of the same second wrote it); saving again replaces only this run's own version.
+    """
     relpath = layout.run_record(record.source, record.run_id)
-    storage.write_json(relpath, record.to_json())
+    try:
+        record._saved = storage.write_json(relpath, record.to_json(), replaces=record._saved)
+    except Conflict as exc:
+        raise Conflict(
+            f"another run of {record.source} saved the run record {record.run_id} first: {exc}"
+        ) from None
     return relpath
 
 

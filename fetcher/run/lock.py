@@ -1,14 +1,29 @@
-"""The per-source lock: an exclusive `flock` on the source's lock file (the workspace's), holding the pid."""
+"""The per-source lock: an exclusive `flock` on the source's lock file (the workspace's), holding the pid.
+
+With `lock = "s3"` a lease in the bucket (fetcher.storage.lease) takes its place, across hosts.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
+from fetcher.config.model import Config
 from fetcher.errors import Locked, OutputError
-from fetcher.storage import hints
+from fetcher.storage import S3_LOCK, hints, open_lease
+from fetcher.storage.base import Storage
+from fetcher.storage.workspace import Workspace
+
+
+def hold_source(
+    config: Config, storage: Storage, workspace: Workspace, source: str
+) -> AbstractContextManager[None]:
+    """The lock of `source`'s runs: the flock in `workspace`, or, with `lock = "s3"`, the lease."""
+    if config.lock == S3_LOCK:
+        return open_lease(storage, source, config.lease_s).hold()
+    return hold(workspace.lock_path(source), source)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from typing import Any
 from fetcher.config import environment
 from fetcher.config.model import Config, Source
 from fetcher.config.placeholders import fill
-from fetcher.errors import FetcherError
+from fetcher.errors import Conflict, FetcherError
 from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
@@ -39,9 +39,11 @@ def run(config: Config, source: Source) -> history.RunRecord:
     """
     with opened(config, source) as (storage, workspace):
         record = start(storage, source)
+        # The state's version before the pipeline loads the cursor: the save replaces only it.
+        saved_state = state.version(storage, source.name) if source.incremental else None
         advance = execute(storage, workspace, source, record)
         if record.status == history.SUCCEEDED and advance:
-            _advance_state(storage, source, record)
+            _advance_state(storage, source, record, saved_state)
         summarize(record)
     return record
 
@@ -51,7 +53,7 @@ def opened(config: Config, source: Source) -> Iterator[tuple[Storage, Workspace]
     """The output and the workspace of `source`, its lock held and its temporary files removed."""
     storage = open_storage(config.output_dir, config.s3_endpoint_url)
     workspace = open_workspace(config.output_dir)
-    with closing(storage), closing(workspace), lock.hold(workspace.lock_path(source.name), source.name):
+    with closing(storage), closing(workspace), lock.hold_source(config, storage, workspace, source.name):
         removed = storage.remove_temps(source.name)
         if removed:
             logger.info("event=cleanup source=%s removed_temp_files=%d", source.name, len(removed))
@@ -143,19 +145,31 @@ def _note_schema_change(record: history.RunRecord, previous: dict[str, str] | No
         changes.log(record.source, record.schema_change)
 
 
-def _advance_state(storage: Storage, source: Source, record: history.RunRecord) -> None:
-    """Save the run's cursor, last: a crash before it repeats the run's records, never skips any."""
+def _advance_state(storage: Storage, source: Source, record: history.RunRecord, replaces: str | None) -> None:
+    """Save the run's cursor, last: a crash before it repeats the run's records, never skips any.
+
+    Only over the state version `replaces`, read before the run loaded its cursor: a run that lost
+    the race to another fails, with its files published and the other run's cursor kept.
+    """
     assert source.incremental is not None
     try:
-        state.save_cursor(storage, source.name, source.incremental, record.cursor, record.run_id)
+        state.save_cursor(
+            storage, source.name, source.incremental, record.cursor, record.run_id, replaces=replaces
+        )
     except FetcherError as exc:
-        record.finish(FetcherError(f"the files were published, but the state was not saved: {exc}"))
+        problem = f"the files were published, but the state was not saved: {exc}"
+        record.finish(Conflict(problem) if isinstance(exc, Conflict) else FetcherError(problem))
         _save(storage, record)
 
 
 def _save(storage: Storage, record: history.RunRecord) -> None:
+    """Save the run record; a failure is logged, and one that lost its run id to another run
+    (two hosts starting a source in one second) fails the run, so that it never advances the state."""
     try:
         history.save(storage, record)
+    except Conflict as exc:
+        record.finish(exc)
+        logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
     except FetcherError as exc:
         logger.error("event=run_record_failed source=%s error=%s", record.source, quote(str(exc)))
 

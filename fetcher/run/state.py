@@ -1,7 +1,10 @@
 """Incremental state: the largest cursor value committed so far, in the source's state file.
 
 The state advances only after the run's files are published, so a crash can repeat records in the
-next run but never skip any: delivery is at least once.
+next run but never skip any: delivery is at least once. It is saved only over the version a run
+read before it loaded its cursor: when another run (on another host, say) saved it in between,
+the save fails with Conflict and the state keeps that run's cursor, never moving backwards. The
+losing run's files stay published; the next run fetches their records again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fetcher.config.model import Incremental
+from fetcher.errors import Conflict
 from fetcher.records.landing import json_value
 from fetcher.storage import layout
 from fetcher.storage.base import Storage
@@ -38,21 +42,37 @@ def load_cursor(storage: Storage, source: str, incremental: Incremental) -> Any:
     return document.get("cursor")
 
 
+def version(storage: Storage, source: str) -> str | None:
+    """The version of the state of `source` now (None before its first save), for `save_cursor`.
+
+    Read before the cursor: a save by another run between the two only makes this run's save fail.
+    """
+    return storage.version(layout.state_file(source))
+
+
 def as_param(cursor: Any) -> str:
     """The cursor as a query parameter: strings as they are, numbers as JSON writes them."""
     return cursor if isinstance(cursor, str) else json.dumps(cursor)
 
 
-def save_cursor(storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str) -> None:
-    storage.write_json(
-        layout.state_file(source),
-        {
-            "cursor_field": incremental.cursor_field,
-            "cursor": json_value(cursor),
-            "run_id": run_id,
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
+def save_cursor(
+    storage: Storage, source: str, incremental: Incremental, cursor: Any, run_id: str, *, replaces: str | None
+) -> None:
+    """Save `cursor` over the state version `replaces` (from `version`); raise Conflict, saving
+    nothing, when another run saved the state since."""
+    document = {
+        "cursor_field": incremental.cursor_field,
+        "cursor": json_value(cursor),
+        "run_id": run_id,
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        storage.write_json(layout.state_file(source), document, replaces=replaces)
+    except Conflict as exc:
+        raise Conflict(
+            f"another run of {source} saved the state first ({exc}); it keeps that run's cursor. "
+            'Keep runs of a source from overlapping: on S3, set lock = "s3"'
+        ) from None
 
 
 class CursorTracker:

@@ -1,7 +1,8 @@
 """Storage: where files land under output_dir, locally or on S3, always atomically.
 
 This module is the one place that tells the backends apart by the scheme of `output_dir`: it
-opens a run's storage (what is published) and its workspace (what stays on this host).
+opens a run's storage (what is published), its workspace (what stays on this host), and, with
+`lock = "s3"`, the lease that serialises a source's runs across hosts.
 """
 
 from __future__ import annotations
@@ -10,14 +11,21 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from fetcher.errors import OutputError
 from fetcher.storage.workspace import Workspace
 
 if TYPE_CHECKING:
     from pyarrow import fs
 
     from fetcher.storage.base import Storage
+    from fetcher.storage.lease import Lease
 
 S3_SCHEME = "s3"
+LOCAL_LOCK = "local"  # a flock in the workspace: beside the data, or on this host for S3
+S3_LOCK = "s3"  # a lease object beside the data in the bucket: across hosts
+LOCKS = (LOCAL_LOCK, S3_LOCK)
+DEFAULT_LEASE_S = 60.0
+MIN_LEASE_S = 15.0  # renewed every 5 s at least, each request given a sixth of the lease
 
 
 def is_remote(output_dir: str) -> bool:
@@ -53,6 +61,16 @@ def open_workspace(output_dir: str) -> Workspace:
 
         return Workspace.temporary(bucket_path(output_dir))
     return Workspace.beside(output_dir)
+
+
+def open_lease(storage: Storage, source: str, lease_s: float) -> Lease:
+    """The lease of `source`'s runs (`lock = "s3"`) in the bucket of `storage`, an S3 storage."""
+    from fetcher.storage.lease import Lease
+    from fetcher.storage.s3 import S3Storage
+
+    if not isinstance(storage, S3Storage):
+        raise OutputError(f'lock = "s3" needs an s3:// output_dir, not {storage}')
+    return Lease.of(storage, source, lease_s)
 
 
 def open_filesystem(output_dir: str, s3_endpoint_url: str | None = None) -> tuple[fs.FileSystem, str]:

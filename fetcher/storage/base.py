@@ -1,7 +1,8 @@
 """The storage interface: what a backend does to publish a run's files under `output_dir`.
 
-A backend publishes files only complete, keeps run records and state beside the data, and removes
-what a crashed run left behind. Paths are `/`-separated and relative to `output_dir`
+A backend publishes files only complete, keeps run records and state beside the data (written
+only over the version a run read: a run that lost a race never overwrites), and removes what a
+crashed run left behind. Paths are `/`-separated and relative to `output_dir`
 (`fetcher.storage.layout` names them). Host-local needs of a run (its lock, its scratch space)
 are not storage: `fetcher.storage.workspace` holds them.
 """
@@ -42,8 +43,16 @@ class Storage(Protocol):
         """Remove a staged file that will not be published; never fails."""
         ...
 
-    def write_json(self, relpath: str, document: Any) -> None:
-        """Publish `document` as JSON (`json_bytes`) at `relpath`, atomically."""
+    def version(self, relpath: str) -> str | None:
+        """The version of the document at `relpath` now, or None when there is none."""
+        ...
+
+    def write_json(self, relpath: str, document: Any, *, replaces: str | None) -> str:
+        """Publish `document` as JSON (`json_bytes`) at `relpath`, atomically, and return its version.
+
+        Only over the version `replaces` (None: only where there is none): raise Conflict, and
+        change nothing, when another writer changed `relpath` first.
+        """
         ...
 
     def read_json(self, relpath: str) -> Any | None:

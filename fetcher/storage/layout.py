@@ -5,6 +5,7 @@
     {name}/_state.json                                  the incremental state
     {name}/_backfill.json                               a backfill's progress
     {name}/.lock                                        the lock (on local disk only)
+    {name}/.lease                                       the lease of lock = "s3" (on S3 only)
     {name}/_staging/{token}.partial                     an S3 upload not yet copied to its key
     .{final name}.{tag}.tmp                             a temporary file, beside its final name
     _report/index.html                                  the run report of every source
@@ -81,6 +82,11 @@ def backfill_file(source: str) -> str:
 def lock_file(source: str) -> str:
     """The lock file of `source`, relative to the directory that holds the locks."""
     return f"{source}/.lock"
+
+
+def lease_file(source: str) -> str:
+    """The lease that serialises the runs of `source` across hosts (lock = "s3")."""
+    return f"{source}/.lease"
 
 
 def staging_dir(source: str) -> str:

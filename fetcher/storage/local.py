@@ -8,13 +8,14 @@ whole file or nothing, and dataset readers skip the temporary names (they start 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from fetcher.errors import OutputError
+from fetcher.errors import Conflict, OutputError
 from fetcher.storage import layout
 from fetcher.storage.base import Staged, json_bytes, local_path, output_errors
 
@@ -85,15 +86,36 @@ class LocalStorage:
             self.discard(staged)
             raise
 
-    def write_json(self, relpath: str, document: Any) -> None:
-        """Publish `document` as indented JSON at `relpath`, atomically."""
+    def version(self, relpath: str) -> str | None:
+        """A digest of the file's bytes, or None when there is none."""
+        path = self.path(relpath)
+        try:
+            with open(path, "rb") as file:
+                return hashlib.sha256(file.read()).hexdigest()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise OutputError(f"cannot read {path}: {exc.strerror}") from None
+
+    def write_json(self, relpath: str, document: Any, *, replaces: str | None) -> str:
+        """Publish `document` as indented JSON at `relpath`, atomically, only over the version
+        `replaces` (None: only where there is none); return its version, or raise Conflict.
+
+        The check and the rename are two steps: the run's lock (a flock beside the data, which every
+        host that mounts the volume sees) keeps other runs out between them.
+        """
         data = json_bytes(document)
+        current = self.version(relpath)
+        if current != replaces:
+            expected = "no file" if replaces is None else "the version it read"
+            raise Conflict(f"{self.path(relpath)} changed: this run expected {expected} there")
         with (
             self.writing(relpath) as staged,
             output_errors(staged.temp_path),
             open(staged.temp_path, "wb") as file,
         ):
             file.write(data)
+        return hashlib.sha256(data).hexdigest()
 
     def read_json(self, relpath: str) -> Any | None:
         """The JSON document at `relpath`, or None when there is none."""

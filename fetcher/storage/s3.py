@@ -9,7 +9,11 @@ the storage's own), uploaded to a staging key in the source's `_staging/` (reade
 names), and only then copied server-side to the final key, which S3 makes appear whole. A crash
 leaves at most a staging object, which the next run of the source deletes; uploads cut off mid-way
 leave invisible multipart parts (a bucket rule that aborts incomplete multipart uploads clears
-them). Run records and state are single PUTs.
+them).
+
+Run records and state are single conditional PUTs (fetcher.storage.s3objects): a run's state is
+written only over the version the run read, a run record only where there is none, so that of
+two runs that overlap, from any hosts, the one that lost fails and overwrites nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ from pyarrow import fs
 from fetcher.errors import OutputError
 from fetcher.storage import layout
 from fetcher.storage.base import Staged, json_bytes, output_errors
+from fetcher.storage.s3objects import Objects
 
+# Conditional writes of run records and state: each waits at most this long, a few times.
+_WRITE_TIMEOUT_S = 30.0
+_WRITE_ATTEMPTS = 3
 # pyarrow reads an object with a HEAD, then a ranged GET: racing an overwrite (of the state, say),
 # it can see a mix of both versions, which does not parse. The next read sees one version.
 _READ_ATTEMPTS = 3
@@ -44,14 +52,16 @@ class S3Storage:
             endpoint = urlsplit(endpoint_url)
             options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme)
         self.fs = fs.S3FileSystem(**options)
+        self.endpoint_url = endpoint_url
         self._local: str | None = None
+        self._objects: Objects | None = None
 
     def __str__(self) -> str:
         return self.uri
 
     def stage(self, relpath: str) -> Staged:
         """A local temporary file (in a directory of its own, removed by close); `publish` uploads it."""
-        name = os.path.basename(self._key(relpath))
+        name = os.path.basename(self.key(relpath))
         return Staged(os.path.join(self._local_dir(), layout.temp_name(name)), relpath)
 
     def publish(self, *staged: Staged) -> None:
@@ -60,13 +70,13 @@ class S3Storage:
         Every file is uploaded to a staging key and checked before the first is copied to its
         final key; if a copy then fails, the objects already copied are deleted again.
         """
-        staging = {item: self._key(layout.staging_key(item.relpath)) for item in staged}
+        staging = {item: self.key(layout.staging_key(item.relpath)) for item in staged}
         published: list[str] = []
         try:
             for item, key in staging.items():
                 self._upload(item, key)
             for item, key in staging.items():
-                final = self._key(item.relpath)
+                final = self.key(item.relpath)
                 with output_errors(f"s3://{final}"):
                     self.fs.copy_file(key, final)
                 published.append(final)
@@ -81,7 +91,7 @@ class S3Storage:
             self.discard(item)
 
     def _upload(self, staged: Staged, key: str) -> None:
-        final = self._key(staged.relpath)
+        final = self.key(staged.relpath)
         with output_errors(f"s3://{final}"):
             fs.copy_files(
                 staged.temp_path, key, source_filesystem=fs.LocalFileSystem(), destination_filesystem=self.fs
@@ -95,16 +105,23 @@ class S3Storage:
         with contextlib.suppress(OSError):
             os.unlink(staged.temp_path)
 
-    def write_json(self, relpath: str, document: Any) -> None:
-        """One PUT of the whole document: S3 replaces the object atomically."""
-        data = json_bytes(document)
-        key = self._key(relpath)
-        with output_errors(f"s3://{key}"), self.fs.open_output_stream(key) as stream:
-            stream.write(data)
+    def version(self, relpath: str) -> str | None:
+        """The ETag of the object at `relpath`, or None when there is none."""
+        return self._conditional().version(self.key(relpath))
+
+    def write_json(self, relpath: str, document: Any, *, replaces: str | None) -> str:
+        """One conditional PUT of the whole document, over the ETag `replaces` (None: where there is
+        none): S3 replaces the object atomically, or answers 412 and keeps it (Conflict)."""
+        return self._conditional().put(self.key(relpath), json_bytes(document), replaces=replaces)
+
+    def objects(self, timeout_s: float = _WRITE_TIMEOUT_S, attempts: int = _WRITE_ATTEMPTS) -> Objects:
+        """Conditional requests on objects of this storage's bucket, each waiting at most
+        `timeout_s` to connect and as much to read, `attempts` times."""
+        return Objects(self.endpoint_url, self.fs.region, timeout_s=timeout_s, attempts=attempts)
 
     def read_json(self, relpath: str) -> Any | None:
         """The JSON document at `relpath`, or None when there is none."""
-        key = self._key(relpath)
+        key = self.key(relpath)
         problem: Exception | None = None
         for _ in range(_READ_ATTEMPTS):
             try:
@@ -118,7 +135,7 @@ class S3Storage:
 
     def read_bytes(self, relpath: str) -> bytes:
         """The whole object at `relpath` (published whole, never overwritten); OutputError if unreadable."""
-        key = self._key(relpath)
+        key = self.key(relpath)
         try:
             with self.fs.open_input_stream(key) as stream:
                 return stream.read()
@@ -127,7 +144,7 @@ class S3Storage:
 
     def list(self, relpath: str) -> list[str]:
         """The names directly under `relpath`, sorted; empty when there are none."""
-        key = self._key(relpath)
+        key = self.key(relpath)
         try:
             infos = self.fs.get_file_info(fs.FileSelector(key, allow_not_found=True))
         except OSError as exc:
@@ -136,7 +153,7 @@ class S3Storage:
 
     def remove_temps(self, source: str) -> list[str]:
         """Delete the staging objects crashed runs of `source` left behind."""
-        staging = self._key(layout.staging_dir(source))
+        staging = self.key(layout.staging_dir(source))
         try:
             infos = self.fs.get_file_info(fs.FileSelector(staging, allow_not_found=True, recursive=True))
         except OSError as exc:
@@ -152,6 +169,11 @@ class S3Storage:
             shutil.rmtree(self._local, ignore_errors=True)
             self._local = None
 
+    def _conditional(self) -> Objects:
+        if self._objects is None:
+            self._objects = self.objects()
+        return self._objects
+
     def _local_dir(self) -> str:
         if self._local is None:
             try:
@@ -160,7 +182,8 @@ class S3Storage:
                 raise OutputError(f"cannot create a temporary directory: {exc.strerror}") from None
         return self._local
 
-    def _key(self, relpath: str) -> str:
+    def key(self, relpath: str) -> str:
+        """`bucket/prefix/relpath`: the object `relpath` names, refusing any outside the prefix."""
         parts = relpath.split("/")
         if relpath.startswith("/") or ".." in parts or "" in parts:
             raise OutputError(f"refusing {relpath!r}: it is not a path inside {self.uri}")

@@ -322,7 +322,9 @@ TABLES = (
     "tables: [sources.graphql], [sources.retry], [sources.pagination], [sources.auth], "
     "[sources.incremental], [sources.notify], [sources.guards], [sources.parent], [sources.rate_limit]"
 )
-TOP = "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs, max_parallel_sources"
+TOP = (
+    "output_dir, s3_endpoint_url, sources, notify, metrics, report_runs, max_parallel_sources, lock, lease_s"
+)
 
 
 @pytest.mark.parametrize(
@@ -370,7 +372,8 @@ class TestErrors:
             pytest.param(
                 'output = "/x"\n' + SOURCE,
                 "output",
-                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics, report_runs",
+                "allowed: output_dir, s3_endpoint_url, sources, notify, metrics, report_runs, "
+                "max_parallel_sources, lock, lease_s",
                 id="unknown-top-key",
             ),
             pytest.param(

@@ -188,6 +188,18 @@ def _error(path: Path) -> ConfigError:
         pytest.param(
             "report_runs = 0\n" + SOURCE, "report_runs", "must be greater than 0", id="report-runs-zero"
         ),
+        pytest.param(
+            'lock = "dynamo"\n' + SOURCE, "lock", '"dynamo" is not one of: local, s3', id="unknown-lock"
+        ),
+        pytest.param(
+            'lock = "s3"\n' + SOURCE, "lock", "output_dir must be s3://", id="s3-lock-on-a-directory"
+        ),
+        pytest.param(
+            'output_dir = "s3://lake"\nlock = "s3"\nlease_s = 5\n' + SOURCE,
+            "lease_s",
+            "5 must be at least 15 (seconds)",
+            id="lease-too-short",
+        ),
         pytest.param(SOURCE + SOURCE, "sources", '"a" is used twice', id="duplicate-name"),
         pytest.param('output_dir = ""\n' + SOURCE, "output_dir", "must not be empty", id="empty-output-dir"),
     ],
@@ -401,6 +413,16 @@ def test_guards_are_off_by_default_and_fail_when_set(write_config: Callable[[str
     assert (guards.min_records, guards.max_drop_pct, guards.stale_cursor_runs) == (None, None, None)
     assert guards.action_of("min_records") == "fail"
     assert settings.report_runs == 30
+
+
+def test_lock_is_local_by_default_and_s3_takes_a_lease_of_lease_s(
+    write_config: Callable[[str], Path],
+) -> None:
+    default = load(str(write_config(SOURCE)), {})
+    leased = load(str(write_config('output_dir = "s3://lake/x"\nlock = "s3"\nlease_s = 90\n' + SOURCE)), {})
+
+    assert (default.lock, default.lease_s) == ("local", 60)
+    assert (leased.lock, leased.lease_s) == ("s3", 90)
 
 
 class TestPagingAndGraphQL:

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pyarrow import fs
 
 from fetcher import redact
-from fetcher.errors import FetchError, OutputError
+from fetcher.errors import Conflict, FetchError, OutputError
 from fetcher.output.writers import WrittenFile
 from fetcher.run import history
 from fetcher.run.history import RunError, RunRecord
 from fetcher.storage.local import LocalStorage
+from fetcher.storage.s3 import S3Storage
 
 STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
 
@@ -138,7 +140,7 @@ def test_latest_ignores_other_names_in_runs(tmp_path: Path) -> None:
     record = RunRecord(source="api", started_at=STARTED)
     record.finish()
     history.save(storage, record)
-    storage.write_json("api/_runs/zz-notes.json", {"not": "a run record"})
+    storage.write_json("api/_runs/zz-notes.json", {"not": "a run record"}, replaces=None)
 
     latest = history.latest(storage, "api")
 
@@ -147,7 +149,9 @@ def test_latest_ignores_other_names_in_runs(tmp_path: Path) -> None:
 
 def test_latest_record_of_the_wrong_shape_is_output_error(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path))
-    storage.write_json("api/_runs/20261121T100005Z.json", {"source": "api", "status": "succeeded"})
+    storage.write_json(
+        "api/_runs/20261121T100005Z.json", {"source": "api", "status": "succeeded"}, replaces=None
+    )
 
     with pytest.raises(OutputError, match=r"cannot read .*20261121T100005Z\.json: not a run record"):
         history.latest(storage, "api")
@@ -206,3 +210,37 @@ def test_recent_and_successes_follow_runs_not_backfill_windows(tmp_path: Path) -
     assert [r.run_id for r in history.successes(storage, "api", kind=None)] == [saved[1], saved[0]]
     assert history.latest(storage, "api").run_id == saved[2]
     assert history.latest(storage, "api", kind=history.BACKFILL).run_id == saved[1]
+
+
+def test_save_of_a_run_id_another_run_saved_is_conflict_and_keeps_its_record(
+    bucket: tuple[fs.S3FileSystem, str], moto_endpoint: str
+) -> None:
+    """Two hosts that start a source in the same second: the second record of that run id loses."""
+    _, name = bucket
+    storage = S3Storage(f"s3://{name}", moto_endpoint)
+    winner = RunRecord(source="api", started_at=STARTED, records=10)
+    winner.finish()
+    loser = RunRecord(source="api", started_at=STARTED, records=3)
+    loser.finish()
+    history.save(storage, winner)
+
+    with pytest.raises(Conflict, match=r"^another run of api saved the run record 20261121T100005Z first: "):
+        history.save(storage, loser)
+
+    saved = history.latest(storage, "api")
+    assert saved is not None
+    assert saved.records == 10
+
+
+def test_save_again_replaces_the_runs_own_record(tmp_path: Path) -> None:
+    storage = LocalStorage(str(tmp_path))
+    record = RunRecord(source="api", started_at=STARTED)
+    record.finish()
+    history.save(storage, record)
+    record.finish(OutputError("the state was not saved"))
+
+    history.save(storage, record)
+
+    saved = history.latest(storage, "api")
+    assert saved is not None
+    assert saved.status == history.FAILED

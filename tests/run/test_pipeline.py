@@ -158,7 +158,9 @@ class TestFetchAndWrite:
     ) -> None:
         source = source_from(PAGED + INCREMENTAL)
         assert source.incremental is not None
-        state.save_cursor(LocalStorage(str(tmp_path / "out")), "api", source.incremental, "z", "r")
+        state.save_cursor(
+            LocalStorage(str(tmp_path / "out")), "api", source.incremental, "z", "r", replaces=None
+        )
         _pages([{"id": 1, "t": "b"}])
 
         advance, record = _run(tmp_path, source)

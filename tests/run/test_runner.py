@@ -14,14 +14,17 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import responses
+from pyarrow import fs
 from responses import matchers, registries
 
 from fetcher.config import secrets
 from fetcher.config.load import load
 from fetcher.config.model import Config
 from fetcher.errors import Locked
-from fetcher.run import runner
+from fetcher.run import history, pipeline, runner, state
 from fetcher.run.lock import hold
+from fetcher.storage.s3 import S3Storage
+from tests.apiserver import ApiServer
 from tests.landed import assert_csv_run_columns, assert_run_columns, without_run_columns
 
 URL = "https://api.example.com/items"
@@ -564,3 +567,59 @@ class _Clock:
 
     def now(self, tz: object = None) -> datetime:
         return next(self._moments)  # type: ignore[call-overload]
+
+
+class TestLake:
+    """Runs into S3 that overlap, as two hosts' would: conditional writes keep the winner's cursor."""
+
+    def test_run_that_lost_the_state_race_fails_with_its_files_published_and_the_winners_cursor(
+        self,
+        bucket: tuple[fs.S3FileSystem, str],
+        moto_endpoint: str,
+        api: ApiServer,
+        write_config: Callable[[str], Path],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        _, name = bucket
+        api.route("/items", lambda exchange: (200, {"data": [{"id": 4}, {"id": 5}]}))
+        config = load(
+            str(
+                write_config(
+                    f'output_dir = "s3://{name}/lake"\ns3_endpoint_url = "{moto_endpoint}"\n'
+                    f'[[sources]]\nname = "api"\nurl = "{api.url("/items")}"\nrecords = "data"\n'
+                    '[sources.incremental]\ncursor_field = "id"\nparam = "after"\n'
+                )
+            ),
+            {},
+        )
+        source = config.sources[0]
+        assert source.incremental is not None
+        storage = S3Storage(config.output_dir, moto_endpoint)
+        state.save_cursor(storage, "api", source.incremental, 3, "r0", replaces=None)
+        fetch_and_write = pipeline.fetch_and_write
+
+        def another_run_saves_first(*args: Any) -> bool:
+            advance = fetch_and_write(*args)
+            state.save_cursor(
+                storage, "api", source.incremental, 99, "b", replaces=state.version(storage, "api")
+            )
+            return advance
+
+        monkeypatch.setattr(pipeline, "fetch_and_write", another_run_saves_first)
+
+        record = runner.run(config, source)
+
+        assert record.status == history.FAILED
+        assert record.error is not None
+        assert record.error.type == "Conflict"
+        assert record.error.message.startswith(
+            "the files were published, but the state was not saved: another run of api saved the state first"
+        )
+        assert api.requests[0].query["after"] == "3"
+        saved = storage.read_json("api/_state.json")
+        assert (saved["cursor"], saved["run_id"]) == (99, "b")  # not moved back to 5
+        assert sorted((item.format, item.rows) for item in record.files) == [("csv", 2), ("parquet", 2)]
+        assert all(storage.read_bytes(item.path) for item in record.files)  # published, at least once
+        latest = history.latest(storage, "api")
+        assert latest is not None
+        assert (latest.run_id, latest.status) == (record.run_id, history.FAILED)

@@ -66,7 +66,7 @@ class TestLoadCursor:
         assert source.incremental is not None
 
         assert walks.load_cursor(storage, source) == "a"
-        state.save_cursor(storage, "api", source.incremental, "c", "r")
+        state.save_cursor(storage, "api", source.incremental, "c", "r", replaces=None)
         assert walks.load_cursor(storage, source) == "c"
 
 

@@ -22,6 +22,7 @@ INTERFACE = [
     "read_json",
     "remove_temps",
     "stage",
+    "version",
     "write_json",
 ]
 

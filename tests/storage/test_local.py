@@ -35,9 +35,9 @@ def test_writing_discards_temp_file_on_failure(tmp_path: Path) -> None:
 
 def test_writing_replaces_existing_file_atomically(tmp_path: Path) -> None:
     storage = LocalStorage(str(tmp_path))
-    storage.write_json("api/_state.json", {"cursor": 1})
+    first = storage.write_json("api/_state.json", {"cursor": 1}, replaces=None)
 
-    storage.write_json("api/_state.json", {"cursor": 2})
+    storage.write_json("api/_state.json", {"cursor": 2}, replaces=first)
 
     assert storage.read_json("api/_state.json") == {"cursor": 2}
 
@@ -87,7 +87,7 @@ def test_stage_where_directory_cannot_exist_is_output_error(tmp_path: Path) -> N
     (tmp_path / "api").write_text("a file where a directory belongs")
 
     with pytest.raises(OutputError, match=r"cannot write .*api.*(Not a directory|File exists)"):
-        LocalStorage(str(tmp_path)).write_json("api/x.json", {})
+        LocalStorage(str(tmp_path)).write_json("api/x.json", {}, replaces=None)
 
 
 def test_read_bytes_whole_file_and_missing_is_error(tmp_path: Path) -> None:

@@ -200,8 +200,8 @@ def test_json_round_trip_list_and_missing(bucket: tuple[fs.S3FileSystem, str], m
     _, name = bucket
     storage = S3Storage(f"s3://{name}", moto_endpoint)
 
-    storage.write_json("api/_runs/1.json", {"status": "succeeded"})
-    storage.write_json("api/_runs/2.json", {"status": "failed"})
+    storage.write_json("api/_runs/1.json", {"status": "succeeded"}, replaces=None)
+    storage.write_json("api/_runs/2.json", {"status": "failed"}, replaces=None)
 
     assert storage.read_json("api/_runs/2.json") == {"status": "failed"}
     assert storage.list("api/_runs") == ["1.json", "2.json"]
