@@ -17,6 +17,25 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: the shared options, then each command's own (`run` is the default)."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="fetcher",
+        description="Fetch HTTP JSON APIs into timestamped Parquet and CSV files.",
+        epilog="Exit codes: 0 ok, 1 fetch failed, 2 configuration error, 75 skipped (source "
+        "locked by a run in progress), 143 stopped by SIGTERM.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
+    parser.set_defaults(handler=commands.run, source=None, schedule=None, missed=False)
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add in (_add_run, _add_backfill, _add_checks, _add_reading, _add_container):
+        add(subcommands, common)
+    return parser
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -31,17 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="log level (default: $FETCHER_LOG_LEVEL, else INFO)",
     )
-    parser = argparse.ArgumentParser(
-        prog="fetcher",
-        description="Fetch HTTP JSON APIs into timestamped Parquet and CSV files.",
-        epilog="Exit codes: 0 ok, 1 fetch failed, 2 configuration error, 75 skipped (source "
-        "locked by a run in progress), 143 stopped by SIGTERM.",
-        parents=[common],
-    )
-    parser.add_argument("--version", action="version", version=f"fetcher {__version__}")
-    parser.set_defaults(handler=commands.run, source=None, schedule=None, missed=False)
-    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    return common
 
+
+_Subcommands = argparse._SubParsersAction  # argparse's type of add_subparsers' result
+
+
+def _add_run(subcommands: _Subcommands, common: argparse.ArgumentParser) -> None:
     run = subcommands.add_parser("run", parents=[common], help="fetch every source, or one (the default)")
     run.add_argument(
         "--source", action="append", metavar="NAME", help="run only this source (may be given several times)"
@@ -58,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=commands.run)
 
+
+def _add_backfill(subcommands: _Subcommands, common: argparse.ArgumentParser) -> None:
     backfill = subcommands.add_parser(
         "backfill",
         parents=[common],
@@ -77,17 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(handler=commands.backfill)
 
+
+def _add_checks(subcommands: _Subcommands, common: argparse.ArgumentParser) -> None:
+    """validate, status and health: is the configuration right, how did the runs go."""
     validate = subcommands.add_parser("validate", parents=[common], help="check the configuration")
     validate.add_argument(
         "--probe", action="store_true", help="also fetch each source's first page and show its columns"
     )
     validate.set_defaults(handler=commands.validate)
-
     status = subcommands.add_parser(
         "status", parents=[common], help="show each source's last run, its error, last success and next run"
     )
     status.set_defaults(handler=commands.status)
+    health = subcommands.add_parser(
+        "health", parents=[common], help="exit 0 if cron runs and every source is fresh, else 1"
+    )
+    health.set_defaults(handler=commands.health)
 
+
+def _add_reading(subcommands: _Subcommands, common: argparse.ArgumentParser) -> None:
+    """report and show: the landed runs and data, for people."""
     report = subcommands.add_parser(
         "report", parents=[common], help="write the run report: one HTML page of every source's last runs"
     )
@@ -95,7 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs", type=_positive, metavar="N", help="runs charted per source (default: report_runs, else 30)"
     )
     report.set_defaults(handler=commands.report)
-
     show = subcommands.add_parser(
         "show", parents=[common], help="print a source's landed columns, their types, and its first rows"
     )
@@ -104,11 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--latest", action="store_true", help="only the newest snapshot, as fetcher.read")
     show.set_defaults(handler=commands.show)
 
-    health = subcommands.add_parser(
-        "health", parents=[common], help="exit 0 if cron runs and every source is fresh, else 1"
-    )
-    health.set_defaults(handler=commands.health)
 
+def _add_container(subcommands: _Subcommands, common: argparse.ArgumentParser) -> None:
     prepare = subcommands.add_parser(
         "prepare",
         parents=[common],
@@ -118,4 +140,3 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="for a one-off run: no crontab; the run reports a bad config"
     )
     prepare.set_defaults(handler=commands.prepare)
-    return parser
