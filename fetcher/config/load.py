@@ -15,33 +15,13 @@ import msgspec
 
 from fetcher.config import environment
 from fetcher.config.convert import convert, show
-from fetcher.config.model import (
-    DEFAULT_MAX_PARALLEL_SOURCES,
-    DEFAULT_OUTPUT_DIR,
-    DEFAULT_REPORT_RUNS,
-    Config,
-    Source,
-)
-from fetcher.config.signals import Metrics, Notify
+from fetcher.config.model import Config
+from fetcher.config.signals import Notify
 from fetcher.errors import ConfigError
-from fetcher.storage import DEFAULT_LEASE_S, LOCAL_LOCK, is_remote
+from fetcher.storage import is_remote
 
 DEFAULT_CONFIG_PATH = "/etc/fetcher/fetcher.toml"
 _INLINE_SECRET_KEYS = frozenset({"api_key", "client_secret", "key", "password", "secret", "token"})
-
-
-class _File(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """The top level of a configuration file, as written."""
-
-    output_dir: str = DEFAULT_OUTPUT_DIR
-    s3_endpoint_url: str | None = None
-    sources: tuple[Source, ...]
-    notify: Notify = Notify()
-    metrics: Metrics = Metrics()
-    report_runs: int = DEFAULT_REPORT_RUNS
-    max_parallel_sources: int = DEFAULT_MAX_PARALLEL_SOURCES
-    lock: str = LOCAL_LOCK
-    lease_s: float = DEFAULT_LEASE_S
 
 
 def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -93,26 +73,23 @@ def _config(document: dict[str, Any], origin: str, env: Mapping[str, str]) -> Co
     for index, table in enumerate(tables):
         _refuse_inline_secrets(table, f"sources[{index}]")
         sources.append(_shorthand(table, f"sources[{index}]"))
-    file = convert({**document, "sources": sources}, _File)
+    if "origin" in document:  # the one field the program fills in, never a key
+        raise ConfigError("origin", f"unknown key; allowed: {', '.join(_top_level_keys())}")
+    file = convert({**document, "sources": sources}, Config)
     endpoint = None
     if is_remote(file.output_dir):
         endpoint = file.s3_endpoint_url or environment.s3_endpoint_url(env)
     elif file.s3_endpoint_url is not None:
         raise ConfigError("s3_endpoint_url", "applies only when output_dir is s3://bucket/prefix")
-    config = Config(
-        file.output_dir,
-        file.sources,
-        origin,
-        endpoint,
-        report_runs=file.report_runs,
-        max_parallel_sources=file.max_parallel_sources,
-        notify=file.notify,
-        metrics=file.metrics,
-        lock=file.lock,
-        lease_s=file.lease_s,
-    )
+    config = msgspec.structs.replace(file, origin=origin, s3_endpoint_url=endpoint)
     config.check()
     return config
+
+
+def _top_level_keys() -> list[str]:
+    return [
+        info.encode_name for info in msgspec.structs.fields(Config) if info.name not in Config.resolved_fields
+    ]
 
 
 def _shorthand(table: Any, where: str) -> Any:

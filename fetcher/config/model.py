@@ -9,7 +9,7 @@ pagination and auth kinds check their own settings (fetcher.pagination.kinds, fe
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -203,8 +203,8 @@ class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             )
 
 
-class Config(msgspec.Struct, frozen=True):
-    """The whole configuration: where output goes, the sources, and where it came from.
+class Config(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The whole configuration, as the file's top level holds it, and where it came from (`origin`).
 
     `s3_endpoint_url` is for S3-compatible stores: the `s3_endpoint_url` key, else the standard
     AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL variable; None means AWS itself. `notify` is the
@@ -214,16 +214,18 @@ class Config(msgspec.Struct, frozen=True):
     of a source keep out of each other: "local" (a flock) or "s3" (a lease of `lease_s` in the bucket).
     """
 
-    output_dir: str
-    sources: tuple[Source, ...]
-    origin: str
+    output_dir: str = DEFAULT_OUTPUT_DIR
     s3_endpoint_url: str | None = None
+    sources: tuple[Source, ...]
     notify: Notify = Notify()
     metrics: Metrics = Metrics()
     report_runs: int = DEFAULT_REPORT_RUNS
     max_parallel_sources: int = DEFAULT_MAX_PARALLEL_SOURCES
     lock: str = LOCAL_LOCK
     lease_s: float = DEFAULT_LEASE_S
+    origin: str = ""  # where the configuration came from (a path, or "environment"): set by load
+
+    resolved_fields: ClassVar[tuple[str, ...]] = ("origin",)
 
     def check(self) -> None:
         """Raise ConfigError naming the key unless every setting makes sense."""

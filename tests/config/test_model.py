@@ -218,7 +218,7 @@ def test_check_runs_each_kinds_own_check() -> None:
     source = Source(name="a", url="http://h/x", auth=Bearer())
 
     with pytest.raises(ConfigError) as caught:
-        Config("/out", (source,), "test").check()
+        Config(output_dir="/out", sources=(source,), origin="test").check()
 
     assert caught.value.key == "sources[0].auth"
 

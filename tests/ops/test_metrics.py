@@ -39,7 +39,9 @@ def _read(path: Path) -> dict[str, tuple[dict[str, str], float]]:
 
 
 def _config(directory: Path) -> Config:
-    return Config("/out", (SOURCE,), "test", metrics=Metrics(textfile_dir=str(directory)))
+    return Config(
+        output_dir="/out", sources=(SOURCE,), origin="test", metrics=Metrics(textfile_dir=str(directory))
+    )
 
 
 def _outcome(**values: object) -> Outcome:
@@ -102,7 +104,7 @@ def test_failed_run_without_a_success_has_no_last_success(tmp_path: Path) -> Non
 def test_write_without_a_textfile_dir_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
-    metrics.write(Config("/out", (SOURCE,), "test"), SOURCE, _outcome(), None)
+    metrics.write(Config(output_dir="/out", sources=(SOURCE,), origin="test"), SOURCE, _outcome(), None)
 
     assert list(tmp_path.iterdir()) == []
 
