@@ -642,8 +642,8 @@ def test_load_origin_is_filled_in_never_a_key(write_config: Callable[[str], Path
     path = write_config('origin = "elsewhere"\n' + SOURCE)
 
     with pytest.raises(ConfigError) as caught:
-        load(str(path), {})
+        config.load(str(path), {})
 
     assert caught.value.key == "origin"
     assert caught.value.problem.startswith("unknown key; allowed: output_dir, s3_endpoint_url, sources")
-    assert load(str(write_config(SOURCE)), {}).origin == str(path)
+    assert config.load(str(write_config(SOURCE)), {}).origin == str(path)
