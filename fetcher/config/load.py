@@ -105,11 +105,32 @@ def _shorthand(table: Any, where: str) -> Any:
         }
     if isinstance(table.get("pagination"), dict):
         table["pagination"] = {"type": "none", **table["pagination"]}
+    _graphql_type(table, where)
     if isinstance(table.get("incremental"), dict) and isinstance(
         table["incremental"].get("primary_key"), str
     ):
         table["incremental"] = {**table["incremental"], "primary_key": [table["incremental"]["primary_key"]]}
     return table
+
+
+SOURCE_TYPES = ("http", "graphql")
+
+
+def _graphql_type(table: dict[str, Any], where: str) -> None:
+    """`type = "graphql"` with `query` and `variables` on the source is its `[sources.graphql]` table."""
+    kind = table.pop("type", "http")
+    if kind not in SOURCE_TYPES:
+        raise ConfigError(f"{where}.type", f"{show(kind)} is not one of: {', '.join(SOURCE_TYPES)}")
+    if kind == "http":
+        for key in ("query", "variables"):
+            if key in table:
+                raise ConfigError(f"{where}.{key}", 'is for a GraphQL source: add type = "graphql"')
+        return
+    if "graphql" in table:
+        raise ConfigError(f"{where}.graphql", 'set type = "graphql" with query and variables, or this table')
+    if "query" not in table:
+        raise ConfigError(f"{where}.query", 'is required with type = "graphql"')
+    table["graphql"] = {key: table.pop(key) for key in ("query", "variables") if key in table}
 
 
 def _refuse_inline_secrets(table: Any, where: str) -> None:

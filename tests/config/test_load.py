@@ -647,3 +647,53 @@ def test_load_origin_is_filled_in_never_a_key(write_config: Callable[[str], Path
     assert caught.value.key == "origin"
     assert caught.value.problem.startswith("unknown key; allowed: output_dir, s3_endpoint_url, sources")
     assert config.load(str(write_config(SOURCE)), {}).origin == str(path)
+
+
+class TestGraphQLType:
+    """`type = "graphql"` with `query` and `variables` on the source: the `[sources.graphql]` table."""
+
+    def test_type_graphql_is_the_graphql_table(self, write_config: Callable[[str], Path]) -> None:
+        short = config.load(
+            str(
+                write_config(SOURCE + 'type = "graphql"\nquery = "{ users { id } }"\nvariables = { n = 1 }\n')
+            ),
+            {},
+        ).sources[0]
+        table = config.load(
+            str(
+                write_config(
+                    SOURCE + '[sources.graphql]\nquery = "{ users { id } }"\nvariables = { n = 1 }\n'
+                )
+            ),
+            {},
+        ).sources[0]
+
+        assert short.graphql == table.graphql
+        assert short.graphql is not None and short.graphql.payload() == {
+            "query": "{ users { id } }",
+            "variables": {"n": 1},
+        }
+
+    @pytest.mark.parametrize(
+        ("extra", "key", "words"),
+        [
+            pytest.param(
+                'type = "soap"\n', "sources[0].type", '"soap" is not one of: http, graphql', id="type"
+            ),
+            pytest.param('query = "{ a }"\n', "sources[0].query", 'add type = "graphql"', id="query-alone"),
+            pytest.param('type = "graphql"\n', "sources[0].query", "is required", id="no-query"),
+            pytest.param(
+                'type = "graphql"\nquery = "{ a }"\n[sources.graphql]\nquery = "{ b }"\n',
+                "sources[0].graphql",
+                "or this table",
+                id="both",
+            ),
+        ],
+    )
+    def test_bad_graphql_type_names_the_key(
+        self, write_config: Callable[[str], Path], extra: str, key: str, words: str
+    ) -> None:
+        with pytest.raises(ConfigError) as caught:
+            config.load(str(write_config(SOURCE + extra)), {})
+
+        assert caught.value.key == key and words in caught.value.problem
