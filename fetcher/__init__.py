@@ -22,8 +22,9 @@ def read(
 ) -> pd.DataFrame:
     """A source's landed history (or, with `latest`, its newest snapshot) as a pandas DataFrame.
 
-    See fetcher.reader.read; `output_dir` is a directory or `s3://bucket/prefix`.
+    See fetcher.reader.read_table; `output_dir` is a directory or `s3://bucket/prefix`.
     """
-    from fetcher.reader import read as read_source
+    from fetcher.reader import read_table
 
-    return read_source(output_dir, source, latest=latest, columns=columns, s3_endpoint_url=s3_endpoint_url)
+    table = read_table(output_dir, source, latest=latest, columns=columns, s3_endpoint_url=s3_endpoint_url)
+    return table.to_pandas()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,29 +26,7 @@ from fetcher.records.names import FETCH_DATE, FETCHED_AT, RUN_ID
 from fetcher.run import history
 from fetcher.storage import layout, open_filesystem, open_storage
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 _PARTITIONING = ds.partitioning(pa.schema([(layout.PARTITION_KEY, pa.date32())]), flavor="hive")
-
-
-def read(
-    output_dir: str,
-    source: str,
-    *,
-    latest: bool = False,
-    columns: Sequence[str] | None = None,
-    s3_endpoint_url: str | None = None,
-) -> pd.DataFrame:
-    """A source's landed rows as a pandas DataFrame: its whole history, or its newest snapshot.
-
-    `output_dir` is a directory or `s3://bucket/prefix` (at `s3_endpoint_url`, else the standard
-    AWS endpoint variables). `columns` picks columns, `fetch_date` among them. Raises FetcherError
-    when the source has landed no data file.
-    """
-    return read_table(
-        output_dir, source, latest=latest, columns=columns, s3_endpoint_url=s3_endpoint_url
-    ).to_pandas()
 
 
 def read_table(
@@ -60,7 +37,12 @@ def read_table(
     columns: Sequence[str] | None = None,
     s3_endpoint_url: str | None = None,
 ) -> pa.Table:
-    """As `read`, as an Arrow table."""
+    """A source's landed rows as an Arrow table: its whole history, or its newest snapshot.
+
+    `output_dir` is a directory or `s3://bucket/prefix` (at `s3_endpoint_url`, else the standard
+    AWS endpoint variables). `columns` picks columns, `fetch_date` among them. Raises FetcherError
+    when the source has landed no data file. `fetcher.read` is the same, as a pandas DataFrame.
+    """
     endpoint = s3_endpoint_url or environment.s3_endpoint_url(os.environ)
     dataset = _dataset(output_dir, source, endpoint)
     if not latest:

@@ -29,12 +29,25 @@ LOCAL_IN_CONTAINER_HINT = (
 )
 
 
+def http_problem(response: requests.Response) -> str:
+    """`HTTP 503 Service Unavailable`: the status line, as every status error opens."""
+    return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+
+
+def retryable(response: requests.Response, shown: str, problem: str) -> RetryableError | None:
+    """The error to retry for a 429 or 5xx, with the server's Retry-After; None for any other status."""
+    if not is_retryable_status(response.status_code):
+        return None
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return RetryableError(shown, problem, status=response.status_code, retry_after_s=retry_after)
+
+
 def status_error(response: requests.Response, shown: str, authenticated: bool) -> FetchError:
     status = response.status_code
-    problem = f"HTTP {status} {response.reason or ''}".rstrip()
-    if is_retryable_status(status):
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RetryableError(shown, problem, status=status, retry_after_s=retry_after)
+    problem = http_problem(response)
+    retry = retryable(response, shown, problem)
+    if retry is not None:
+        return retry
     snippet = _snippet(response)
     hint = (_HINTS if authenticated else {**_HINTS, **_HINTS_WITHOUT_AUTH}).get(
         status, "the API refused the request"

@@ -27,8 +27,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from fetcher import redact
 from fetcher.errors import FetchError, RetryableError
 from fetcher.http.deadline import Deadline
-from fetcher.http.failures import reason
-from fetcher.http.retry import is_retryable_status, parse_retry_after
+from fetcher.http.failures import http_problem, reason, retryable
 from fetcher.logs import quote as quote_value
 from fetcher.version import __version__
 
@@ -181,10 +180,10 @@ def _parse(body: bytes, url: str) -> tuple[str, float | None]:
 
 def _status_error(response: requests.Response, body: bytes, url: str) -> FetchError:
     status = response.status_code
-    problem = f"token request: HTTP {status} {response.reason or ''}".rstrip()
-    if is_retryable_status(status):
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RetryableError(url, problem, status=status, retry_after_s=retry_after)
+    problem = f"token request: {http_problem(response)}"
+    retry = retryable(response, url, problem)
+    if retry is not None:
+        return retry
     if 300 <= status < 400:
         return TokenError(url, f"{problem}: redirected; set token_url to the final URL", status=status)
     hint = _REFUSED if status in (400, 401, 403) else "the token endpoint refused the request"
