@@ -75,7 +75,10 @@ def test_redirect_loop_fails_after_thirty_redirects(api: ApiServer) -> None:
     api.route("/loop", lambda exchange: (302, b"", {"Location": "/loop"}))
     source = Source(name="api", url=api.url("/loop"), retry=Retry(max_attempts=1))
 
-    with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError, match="Exceeded 30 redirects"):
+    with (
+        Client(source, Deadline.after(30)) as client,
+        pytest.raises(FetchError, match="Exceeded 30 redirects"),
+    ):
         client.get(PageRequest(source.url))
 
     assert len(api.requests) == 31
@@ -96,7 +99,9 @@ def test_http_proxy_from_the_environment_carries_the_request(
     assert api.requests[0].handler.path == "http://api.invalid/items?page=1"
 
 
-def test_no_proxy_covering_the_source_sends_it_directly(api: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_proxy_covering_the_source_sends_it_directly(
+    api: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
     monkeypatch.setenv("NO_PROXY", "127.0.0.0/8")  # a CIDR range, as requests reads NO_PROXY
     api.route("/items", lambda exchange: (200, []))
@@ -112,7 +117,9 @@ def test_no_proxy_covering_the_source_sends_it_directly(api: ApiServer, monkeypa
     ("variables", "expected"),
     [
         pytest.param({}, {"ca_certs": certifi.where()}, id="certifi-by-default"),
-        pytest.param({"REQUESTS_CA_BUNDLE": "/etc/ca.pem"}, {"ca_certs": "/etc/ca.pem"}, id="requests-bundle"),
+        pytest.param(
+            {"REQUESTS_CA_BUNDLE": "/etc/ca.pem"}, {"ca_certs": "/etc/ca.pem"}, id="requests-bundle"
+        ),
         pytest.param({"CURL_CA_BUNDLE": "/etc/curl.pem"}, {"ca_certs": "/etc/curl.pem"}, id="curl-bundle"),
         pytest.param(
             {"REQUESTS_CA_BUNDLE": "/etc/ca.pem", "CURL_CA_BUNDLE": "/etc/curl.pem"},
@@ -143,7 +150,9 @@ def test_ca_bundle_is_read_as_requests_reads_it(
         pytest.param("https://a.example/x", {}, "https://a.example/x", id="none"),
         pytest.param("https://a.example/x", {"page": "2"}, "https://a.example/x?page=2", id="one"),
         pytest.param("https://a.example/x?a=1", {"b": "c d"}, "https://a.example/x?a=1&b=c+d", id="appended"),
-        pytest.param("https://a.example/x", {"q": "a&b=é"}, "https://a.example/x?q=a%26b%3D%C3%A9", id="escaped"),
+        pytest.param(
+            "https://a.example/x", {"q": "a&b=é"}, "https://a.example/x?q=a%26b%3D%C3%A9", id="escaped"
+        ),
     ],
 )
 def test_with_query_encodes_params_as_requests_does(url: str, params: dict[str, str], expected: str) -> None:

@@ -61,7 +61,9 @@ def _fetch_in_a_thread(client: Client, url: str) -> list[BaseException | None]:
         pytest.param(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", id="body-without-length"),
     ],
 )
-def test_trickled_response_in_a_worker_thread_ends_at_the_exchange_deadline(api: ApiServer, head: bytes) -> None:
+def test_trickled_response_in_a_worker_thread_ends_at_the_exchange_deadline(
+    api: ApiServer, head: bytes
+) -> None:
     api.route("/slow", _trickle_forever(head))
     source = Source(name="api", url=api.url("/slow"), timeout_s=1, retry=Retry(max_attempts=1))
 
