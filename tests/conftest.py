@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 from pyarrow import fs
+from urllib3.connectionpool import HTTPConnectionPool
 
 from fetcher import redact
+from tests import responses_urllib3
 from tests.apiserver import ApiServer
 
 
@@ -64,6 +66,12 @@ def no_rate_wait(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     monkeypatch.setattr("fetcher.http.budget._pause", pause)
     monkeypatch.setattr("fetcher.http.budget._clock", lambda: time.monotonic() + leapt[0])
     return waited
+
+
+@pytest.fixture(autouse=True)
+def responses_answer_urllib3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`responses` mocks answer the fetcher's urllib3 requests too (tests/responses_urllib3.py)."""
+    monkeypatch.setattr(HTTPConnectionPool, "urlopen", responses_urllib3.urlopen)
 
 
 @pytest.fixture

@@ -5,21 +5,20 @@ that checks its own settings. Secrets are never written in the configuration: it
 environment variable or a file, and fetcher.config.secrets reads the value into `secret`, a field
 that `repr` hides. A new kind is one class and one entry in `Auth`.
 
-Every kind but oauth2_client_credentials is itself a requests auth callable. That one's
-credential, the access token, exists only at run time: fetcher.http.oauth2 fetches and keeps it.
+Every kind but oauth2_client_credentials puts its credential in a request's headers or query
+(`apply`). That one's credential, the access token, exists only at run time:
+fetcher.http.oauth2 fetches and keeps it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal, get_args
+from base64 import b64encode
+from typing import ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 import msgspec
 
 from fetcher.errors import ConfigError
-
-if TYPE_CHECKING:
-    from requests import PreparedRequest
 
 
 class _Kind(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", kw_only=True):
@@ -57,9 +56,9 @@ class Bearer(_Kind, tag="bearer"):
     token_env: str | None = None
     token_file: str | None = None
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.secret}"
-        return request
+    def apply(self, headers: dict[str, str], params: dict[str, str]) -> None:
+        """Put the credential in a request's `headers` or (an API key's `query`) `params`."""
+        headers["Authorization"] = f"Bearer {self.secret}"
 
 
 class Basic(_Kind, tag="basic"):
@@ -71,10 +70,10 @@ class Basic(_Kind, tag="basic"):
 
     secret_keys: ClassVar[tuple[str, str]] = ("password_env", "password_file")
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
-        from requests.auth import HTTPBasicAuth
-
-        return HTTPBasicAuth(self.username, self.secret)(request)
+    def apply(self, headers: dict[str, str], params: dict[str, str]) -> None:
+        # Latin-1, as requests' HTTPBasicAuth encodes both halves.
+        credentials = b64encode(f"{self.username}:{self.secret}".encode("latin-1")).decode()
+        headers["Authorization"] = f"Basic {credentials}"
 
 
 class ApiKey(_Kind, tag="api_key"):
@@ -105,13 +104,12 @@ class ApiKey(_Kind, tag="api_key"):
             raise ConfigError(f"{where}.prefix", f"{self.prefix!r} is not one word (such as Token)")
         super().check(where)
 
-    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+    def apply(self, headers: dict[str, str], params: dict[str, str]) -> None:
         if self.query:
-            request.prepare_url(request.url, {self.query: self.secret})
+            params[self.query] = self.secret  # last in the query, where requests put it
         else:
             value = f"{self.prefix} {self.secret}" if self.prefix else self.secret
-            request.headers[self.header or self.DEFAULT_HEADER] = value
-        return request
+            headers[self.header or self.DEFAULT_HEADER] = value
 
 
 class OAuth2ClientCredentials(_Kind, tag="oauth2_client_credentials"):

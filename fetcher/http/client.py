@@ -1,32 +1,33 @@
-"""The HTTP client: one session per run (or per thread), with auth, timeouts, size limits, the
-retry policy and the rate budget.
+"""The HTTP client: one per run (or per thread), with auth, timeouts, size limits, the retry policy
+and the rate budget, over urllib3 (fetcher.http.transport).
 
 Every request has a `(connect, read)` timeout and a deadline for the whole exchange, so neither a
 stalled server nor one that trickles its headers or body a byte at a time holds a run past
-`timeout_s`: socket timeouts bound each wait, and a timer (SIGALRM, in the main thread, where runs
-run) bounds the whole. The body is read in bounded chunks and refused beyond `max_response_mb`
+`timeout_s`: socket timeouts bound each wait, and the watchdog (fetcher.http.watchdog) bounds the
+whole, in any thread. The body is read in bounded chunks and refused beyond `max_response_mb`
 after decompression, so a gzip bomb costs at most that much memory. Every attempt first takes a
 token from the run's rate budget (fetcher.http.budget), which every response's headers update.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-import requests
-import urllib3.exceptions
+import urllib3
 
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
-from fetcher.http import failures
+from fetcher.http import failures, watchdog
 from fetcher.http.auth import OAuth2ClientCredentials
 from fetcher.http.budget import Budget, RateLimit
-from fetcher.http.deadline import Deadline, Expired, interrupt_after
+from fetcher.http.deadline import Deadline
 from fetcher.http.oauth2 import TokenError, Tokens
 from fetcher.http.retry import policy
+from fetcher.http.transport import TooManyRedirects, Transport, should_strip_auth, with_query
 from fetcher.pagination.pages import PageRequest
 from fetcher.redact import redact
 from fetcher.version import __version__
@@ -34,6 +35,15 @@ from fetcher.version import __version__
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 16
+# What requests sends unless told otherwise; `Accept` is the fetcher's own.
+_HEADERS = {
+    "User-Agent": f"fetcher/{__version__}",
+    "Accept-Encoding": ", ".join(
+        urllib3.util.make_headers(accept_encoding=True)["accept-encoding"].split(",")
+    ),
+    "Accept": "application/json",
+    "Connection": "keep-alive",
+}
 
 
 @dataclass(frozen=True)
@@ -68,23 +78,11 @@ class Endpoint(Protocol):
     def max_response_bytes(self) -> int: ...
 
 
-class _Session(requests.Session):
-    """A session that also drops the source's secret headers when a redirect changes host.
-
-    requests already drops `Authorization` then; an API key sent as `X-Api-Key` needs the same.
-    """
-
-    secret_headers: tuple[str, ...] = ()
-
-    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
-        super().rebuild_auth(prepared_request, response)
-        if self.should_strip_auth(response.request.url, prepared_request.url):
-            for name in self.secret_headers:
-                prepared_request.headers.pop(name, None)
-
-
 class Client:
     """Fetches pages for one source within one run. Use as a context manager.
+
+    Safe to share across threads (its pools, token and rate budget are); `attempts` and `retries`
+    are plain counts, exact when one thread uses the client.
 
     `in_container` says the fetcher runs in its image, where a refused connection to 127.0.0.1
     most likely meant the host's API: the error then says how to reach it. `budget` is the run's
@@ -111,26 +109,12 @@ class Client:
             deadline,
             describe=f"source={source.name} ",
         )
-        self._session = _Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
-        # Read proxies and REQUESTS_CA_BUNDLE from the environment once per run; requests would
-        # otherwise scan os.environ on every request, a measurable cost over a thousand pages.
-        settings = self._session.merge_environment_settings(source.url, {}, None, None, None)
-        self._session.proxies.update(settings["proxies"])
-        self._session.verify = settings["verify"]
-        self._session.trust_env = False
-        if source.auth is not None:
-            self._session.secret_headers = tuple(
-                name for name in source.auth.header_names if name != "Authorization"
-            )
+        self._transport = Transport(source.url)
+        self._strip_on_redirect = () if source.auth is None else source.auth.header_names
         self._tokens: Tokens | None = None
         if isinstance(source.auth, OAuth2ClientCredentials):
-            self._tokens = Tokens(
-                source.auth,
-                proxies=settings["proxies"],
-                verify=settings["verify"],
-                describe=f"source={source.name} ",
-            )
+            self._tokens = Tokens(source.auth, self._transport, describe=f"source={source.name} ")
+            self._strip_on_redirect = ("Authorization",)
 
     def __enter__(self) -> Client:
         return self
@@ -138,9 +122,7 @@ class Client:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._session.close()
-        if self._tokens is not None:
-            self._tokens.close()
+        self._transport.close()
 
     def get(self, request: PageRequest, endpoint: Endpoint | None = None) -> Response:
         """Send `request` under the retry policy and return the response with its whole body.
@@ -183,69 +165,105 @@ class Client:
     def _send(self, request: PageRequest, endpoint: Endpoint) -> Response:
         if self.deadline.expired():
             raise DeadlineExceeded(f"run_timeout_s={self.source.run_timeout_s:g} reached")
-        auth = self._auth(request)
+        headers, params = self._credentials(request)
         self.budget.acquire(self.deadline)
         exchange = self.deadline.sooner(self.source.timeout_s)
         try:
-            with interrupt_after(exchange.remaining()):
-                return self._exchange(request, endpoint, exchange, auth)
-        except Expired:
-            raise RetryableError(
-                redact(request.url),
-                f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
-            ) from None
+            with watchdog.watch(exchange.remaining()) as watch:
+                try:
+                    response = self._exchange(request, endpoint, exchange, headers, params)
+                except FetchError:
+                    if not watch.fired:
+                        raise
+                if watch.fired:  # a body cut short by the watchdog can look complete: never keep it
+                    raise RetryableError(
+                        redact(request.url),
+                        f"timed out: no complete response within timeout_s={self.source.timeout_s:g}",
+                    )
+                return response
         finally:
             self.budget.release()
 
-    def _auth(self, request: PageRequest) -> Any:
-        """The credentials for `request`: none off the source's own origin, never to a next page on
-        another host. An OAuth2 token is fetched when due, within a `timeout_s` window of its own."""
-        if self.source.auth is None or self._session.should_strip_auth(self.source.url, request.full_url):
-            return None
+    def _credentials(self, request: PageRequest) -> tuple[dict[str, str], dict[str, str]]:
+        """The headers and query parameters that carry the credentials for `request`: none off the
+        source's own origin, never to a next page on another host. An OAuth2 token is fetched when
+        due, within a `timeout_s` window of its own."""
+        headers: dict[str, str] = {}
+        params: dict[str, str] = {}
+        auth = self.source.auth
+        if auth is None or should_strip_auth(self.source.url, request.full_url):
+            return headers, params
         if self._tokens is None:
-            return self.source.auth
+            auth.apply(headers, params)
+            return headers, params
         window = self.deadline.sooner(self.source.timeout_s)
-        try:
-            with interrupt_after(window.remaining()):
-                return self._tokens.auth(window)
-        except Expired:
-            problem = f"token request timed out: no token within timeout_s={self.source.timeout_s:g}"
-            raise RetryableError(self._tokens.url, problem) from None
+        with watchdog.watch(window.remaining()) as watch:
+            try:
+                headers["Authorization"] = self._tokens.authorization(window)
+            except FetchError:
+                if not watch.fired:
+                    raise
+            if watch.fired:
+                problem = f"token request timed out: no token within timeout_s={self.source.timeout_s:g}"
+                raise RetryableError(self._tokens.url, problem)
+        return headers, params
 
-    def _exchange(self, request: PageRequest, endpoint: Endpoint, exchange: Deadline, auth: Any) -> Response:
-        timeout = max(exchange.remaining(), 0.001)
+    def _exchange(
+        self,
+        request: PageRequest,
+        endpoint: Endpoint,
+        exchange: Deadline,
+        credentials: dict[str, str],
+        auth_params: dict[str, str],
+    ) -> Response:
+        timeout_s = max(exchange.remaining(), 0.001)
         shown = redact(request.url)
+        headers = {**_HEADERS, **endpoint.headers, **credentials}
+        body = None
+        if request.body is not None:
+            body = json.dumps(request.body, allow_nan=False).encode()
+            headers["Content-Type"] = "application/json"
         try:
-            response = self._session.request(
+            url, response = self._transport.open(
                 endpoint.method if request.body is None else "POST",
-                request.url,
-                headers=endpoint.headers,
-                auth=auth,
-                params=dict(request.params),
-                json=request.body,
-                timeout=(timeout, timeout),
-                stream=True,
+                with_query(request.url, {**request.params, **auth_params}),
+                headers,
+                body,
+                timeout_s=timeout_s,
+                strip_on_redirect=self._strip_on_redirect,
             )
-        except requests.Timeout as exc:
+        except urllib3.exceptions.NewConnectionError as exc:
+            raise self._connection_failed(request, shown, exc) from None
+        except urllib3.exceptions.TimeoutError as exc:
             raise RetryableError(shown, f"timed out: {failures.reason(exc)}") from None
-        except requests.ConnectionError as exc:
-            hint = (
-                f"; {failures.LOCAL_IN_CONTAINER_HINT}"
-                if self.in_container and failures.is_local(request.url)
-                else ""
-            )
-            raise RetryableError(shown, f"connection failed: {failures.reason(exc)}{hint}") from None
-        except requests.RequestException as exc:
+        except TooManyRedirects as exc:
             raise FetchError(shown, f"request failed: {failures.reason(exc)}") from None
-        with response:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if isinstance(exc, urllib3.exceptions.LocationValueError):
+                raise FetchError(shown, f"request failed: {failures.reason(exc)}") from None
+            raise self._connection_failed(request, shown, exc) from None
+        try:
             self.budget.observe(response.headers)
-            shown = redact(response.url)
-            if not 200 <= response.status_code < 300:
+            shown = redact(url)
+            if not 200 <= response.status < 300:
                 raise failures.status_error(response, shown, self.source.auth is not None)
             content = self._read_body(response, exchange, shown)
-            return Response(url=response.url, headers=response.headers, content=content)
+        except BaseException:
+            response.close()  # a body left unread must not go back to the pool
+            raise
+        finally:
+            response.release_conn()
+        return Response(url=url, headers=response.headers, content=content)
 
-    def _read_body(self, response: requests.Response, exchange: Deadline, shown: str) -> bytes:
+    def _connection_failed(self, request: PageRequest, shown: str, exc: BaseException) -> RetryableError:
+        hint = (
+            f"; {failures.LOCAL_IN_CONTAINER_HINT}"
+            if self.in_container and failures.is_local(request.url)
+            else ""
+        )
+        return RetryableError(shown, f"connection failed: {failures.reason(exc)}{hint}")
+
+    def _read_body(self, response: urllib3.BaseHTTPResponse, exchange: Deadline, shown: str) -> bytes:
         limit = self.source.max_response_bytes
         too_big = f"body is larger than max_response_mb={self.source.max_response_mb:g}"
         declared = response.headers.get("Content-Length", "")
@@ -254,7 +272,7 @@ class Client:
         chunks: list[bytes] = []
         size = 0
         try:
-            while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+            while chunk := response.read1(CHUNK_BYTES, decode_content=True):
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(shown, f"{too_big} after decompression; not read further")

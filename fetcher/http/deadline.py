@@ -1,13 +1,9 @@
-"""Deadlines: a point in monotonic time that a run or a request must finish by, and the interrupt
-that holds a whole exchange to it."""
+"""Deadlines: a point in monotonic time that a run or a request must finish by (fetcher.http.watchdog
+holds a whole exchange to its own)."""
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -30,26 +26,3 @@ class Deadline:
     def sooner(self, seconds: float) -> Deadline:
         """This deadline, or one `seconds` from now if that comes first."""
         return Deadline(min(self.expires_at, time.monotonic() + seconds))
-
-
-class Expired(BaseException):
-    """The exchange's time is up. A BaseException, so that no library's `except Exception` keeps it."""
-
-
-@contextmanager
-def interrupt_after(seconds: float) -> Iterator[None]:
-    """Raise Expired in the block after `seconds`, wherever it blocks (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # no signals off the main thread: the socket timeouts still bound each wait
-        return
-
-    def expire(signum: int, frame: object) -> None:
-        raise Expired()
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 
 from fetcher.errors import FetchError, RetryableError
 from fetcher.http.retry import is_retryable_status, parse_retry_after
@@ -29,21 +29,21 @@ LOCAL_IN_CONTAINER_HINT = (
 )
 
 
-def http_problem(response: requests.Response) -> str:
+def http_problem(response: urllib3.BaseHTTPResponse) -> str:
     """`HTTP 503 Service Unavailable`: the status line, as every status error opens."""
-    return f"HTTP {response.status_code} {response.reason or ''}".rstrip()
+    return f"HTTP {response.status} {response.reason or ''}".rstrip()
 
 
-def retryable(response: requests.Response, shown: str, problem: str) -> RetryableError | None:
+def retryable(response: urllib3.BaseHTTPResponse, shown: str, problem: str) -> RetryableError | None:
     """The error to retry for a 429 or 5xx, with the server's Retry-After; None for any other status."""
-    if not is_retryable_status(response.status_code):
+    if not is_retryable_status(response.status):
         return None
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    return RetryableError(shown, problem, status=response.status_code, retry_after_s=retry_after)
+    return RetryableError(shown, problem, status=response.status, retry_after_s=retry_after)
 
 
-def status_error(response: requests.Response, shown: str, authenticated: bool) -> FetchError:
-    status = response.status_code
+def status_error(response: urllib3.BaseHTTPResponse, shown: str, authenticated: bool) -> FetchError:
+    status = response.status
     problem = http_problem(response)
     retry = retryable(response, shown, problem)
     if retry is not None:
@@ -66,9 +66,9 @@ def is_local(url: str) -> bool:
         return False
 
 
-def _snippet(response: requests.Response) -> str:
+def _snippet(response: urllib3.BaseHTTPResponse) -> str:
     try:
-        text = response.raw.read(4096, decode_content=True).decode("utf-8", "replace")
+        text = response.read(4096, decode_content=True).decode("utf-8", "replace")
     except Exception:  # the body only decorates the message; never let it mask the status
         return ""
     text = " ".join(text.split())[:_SNIPPET_CHARS]
@@ -76,7 +76,7 @@ def _snippet(response: requests.Response) -> str:
 
 
 def reason(exc: BaseException) -> str:
-    """The cause of a requests or urllib3 error, on one short, redacted line."""
+    """The cause of a urllib3 error, on one short, redacted line."""
     cause = exc.args[0] if exc.args else exc
     cause = getattr(cause, "reason", None) or cause
     return redact(" ".join(str(cause).split()))[:200]

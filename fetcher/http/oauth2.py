@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
-from collections.abc import Callable, Mapping
+from base64 import b64encode
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import msgspec
-import requests
-import urllib3.exceptions
-from requests.auth import AuthBase, HTTPBasicAuth
+import urllib3
 
 from fetcher import redact
 from fetcher.errors import FetchError, RetryableError
 from fetcher.http.deadline import Deadline
 from fetcher.http.failures import http_problem, reason, retryable
+from fetcher.http.transport import Transport
 from fetcher.logs import quote as quote_value
 from fetcher.version import __version__
 
@@ -47,29 +48,15 @@ class TokenError(FetchError):
     """The token endpoint gave no usable token, and asking again will not help; `url` is the token URL."""
 
 
-class _Bearer(AuthBase):
-    """`Authorization: Bearer <token>`, with a repr that hides the token."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_Bearer(***)"
-
-
 class Tokens:
-    """The access token of one source for one run. `close()` ends its session."""
+    """The access token of one source for one run, fetched over the run's transport. Safe to share
+    across threads: one of them fetches a token that is due, the others wait for it."""
 
     def __init__(
         self,
         settings: OAuth2ClientCredentials,
+        transport: Transport,
         *,
-        proxies: Mapping[str, str],
-        verify: bool | str,
         describe: str = "",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -80,51 +67,56 @@ class Tokens:
         self._clock = clock
         self._token: str | None = None
         self._renew_at = math.inf
-        # A session of its own: the source's extra headers are the API's business, not the
-        # token endpoint's. Proxies and CA bundle are the run's.
-        self._session = requests.Session()
-        self._session.trust_env = False
-        self._session.proxies.update(proxies)
-        self._session.verify = verify
-        self._session.headers.update({"Accept": "application/json", "User-Agent": f"fetcher/{__version__}"})
+        self._transport = transport
+        self._lock = threading.Lock()
 
-    def auth(self, window: Deadline) -> AuthBase:
-        """What sends the current token; a new one is fetched first, within `window`, when due."""
-        if self._token is None or self._clock() >= self._renew_at:
-            self._token = self._fetch(window)
-        return _Bearer(self._token)
+    def authorization(self, window: Deadline) -> str:
+        """The `Authorization` header of the current token; a new one is fetched first, within
+        `window`, when due."""
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                self._token = self._fetch(window)
+            return f"Bearer {self._token}"
 
     def forget(self) -> None:
         """Drop the token the API refused: the next request fetches a new one."""
         self._token = None
 
-    def close(self) -> None:
-        self._session.close()
-
     def _fetch(self, window: Deadline) -> str:
         started = self._clock()
         timeout = max(window.remaining(), 0.001)
         form, client_auth = self._form()
+        # Only the run's proxies and CA bundle: the source's extra headers are the API's business,
+        # not the token endpoint's.
+        headers = {
+            "User-Agent": f"fetcher/{__version__}",
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            **client_auth,
+        }
         try:
-            response = self._session.post(
-                self.settings.token_url,
-                data=form,
-                auth=client_auth,
-                timeout=(timeout, timeout),
-                allow_redirects=False,  # never send the client's credentials where a redirect says
-                stream=True,
+            # Redirects are never followed: the client's credentials go only where token_url says.
+            _, response = self._transport.open(
+                "POST", self.settings.token_url, headers, urlencode(form).encode(), timeout_s=timeout
             )
-            with response:
-                body = response.raw.read(MAX_TOKEN_RESPONSE_BYTES + 1, decode_content=True)
-        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError) as exc:
-            raise RetryableError(self.url, f"token request timed out: {reason(exc)}") from None
-        except (requests.ConnectionError, urllib3.exceptions.HTTPError, OSError) as exc:
+            try:
+                body = response.read(MAX_TOKEN_RESPONSE_BYTES + 1, decode_content=True)
+            finally:
+                response.close()
+                response.release_conn()
+        except urllib3.exceptions.NewConnectionError as exc:
             raise RetryableError(
                 self.url, f"token request failed: connection failed: {reason(exc)}"
             ) from None
-        except requests.RequestException as exc:
+        except urllib3.exceptions.TimeoutError as exc:
+            raise RetryableError(self.url, f"token request timed out: {reason(exc)}") from None
+        except urllib3.exceptions.LocationValueError as exc:
             raise TokenError(self.url, f"token request failed: {reason(exc)}") from None
-        if not 200 <= response.status_code < 300:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise RetryableError(
+                self.url, f"token request failed: connection failed: {reason(exc)}"
+            ) from None
+        if not 200 <= response.status < 300:
             raise _status_error(response, body, self.url)
         if len(body) > MAX_TOKEN_RESPONSE_BYTES:
             raise TokenError(self.url, f"token response is larger than {MAX_TOKEN_RESPONSE_BYTES} bytes")
@@ -141,8 +133,8 @@ class Tokens:
         )
         return token
 
-    def _form(self) -> tuple[dict[str, str], HTTPBasicAuth | None]:
-        """The token request's form and, with client_secret_basic, its Basic credentials."""
+    def _form(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The token request's form and, with client_secret_basic, its Basic `Authorization`."""
         settings = self.settings
         form = {"grant_type": "client_credentials", **settings.form}
         if settings.scopes:
@@ -150,8 +142,9 @@ class Tokens:
         if settings.audience is not None:
             form["audience"] = settings.audience
         if settings.client_auth == "client_secret_post":
-            return {**form, "client_id": settings.client_id, "client_secret": settings.secret}, None
-        return form, HTTPBasicAuth(quote(settings.client_id, safe=""), quote(settings.secret, safe=""))
+            return {**form, "client_id": settings.client_id, "client_secret": settings.secret}, {}
+        credentials = f"{quote(settings.client_id, safe='')}:{quote(settings.secret, safe='')}"
+        return form, {"Authorization": f"Basic {b64encode(credentials.encode('latin-1')).decode()}"}
 
 
 def _parse(body: bytes, url: str) -> tuple[str, float | None]:
@@ -178,8 +171,8 @@ def _parse(body: bytes, url: str) -> tuple[str, float | None]:
     return token, float(expires_in)
 
 
-def _status_error(response: requests.Response, body: bytes, url: str) -> FetchError:
-    status = response.status_code
+def _status_error(response: urllib3.BaseHTTPResponse, body: bytes, url: str) -> FetchError:
+    status = response.status
     problem = f"token request: {http_problem(response)}"
     retry = retryable(response, url, problem)
     if retry is not None:

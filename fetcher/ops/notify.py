@@ -15,16 +15,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
 import tenacity
 
 from fetcher.config.model import Config, Source
 from fetcher.logs import quote
 from fetcher.ops.outcomes import Outcome
 from fetcher.redact import redact
+
+if TYPE_CHECKING:
+    import requests
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +156,8 @@ def _send_all(config: Config, source: Source, compose: Callable[[Notifier], Mess
     messages = {name: compose(NOTIFIERS[name](url, settings.events)) for name, url in urls.items() if url}
     if not any(messages.values()):
         return
+    import requests  # only when there is a message to send: every run loads this module
+
     with requests.Session() as session:
         for name, message in messages.items():
             if message is None:
@@ -210,6 +214,8 @@ def _send(session: requests.Session, message: Message, timeout_s: float, labels:
 
 
 def _is_transient(error: BaseException) -> bool:
+    import requests
+
     if isinstance(error, _Refused):
         return error.status == 429 or error.status >= 500
     return isinstance(error, requests.ConnectionError | requests.Timeout)

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import base64
+from typing import NamedTuple
 
 import pytest
-import requests
 
 from fetcher.errors import ConfigError
 from fetcher.http.auth import AUTH_KINDS, ApiKey, Auth, Basic, Bearer, OAuth2ClientCredentials
+from fetcher.http.transport import with_query
 
 
-def _prepared(auth: object) -> requests.PreparedRequest:
-    return requests.Request("GET", "https://api.example.com/x?a=1", auth=auth).prepare()
+class _Sent(NamedTuple):
+    url: str
+    headers: dict[str, str]
+
+
+def _prepared(auth: Bearer | Basic | ApiKey) -> _Sent:
+    """What the client sends to https://api.example.com/x?a=1 with `auth`'s credential."""
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    auth.apply(headers, params)
+    return _Sent(with_query("https://api.example.com/x?a=1", params), headers)
 
 
 def test_bearer_sets_authorization_header() -> None:
@@ -74,12 +84,12 @@ def test_auth_kinds_table_names_every_kind() -> None:
     } == AUTH_KINDS
 
 
-def test_oauth2_is_no_requests_auth_of_its_own_and_its_header_is_authorization() -> None:
+def test_oauth2_has_no_credential_of_its_own_to_apply_and_its_header_is_authorization() -> None:
     auth = OAuth2ClientCredentials(
         token_url="https://id.example.com/token", client_id="c", client_secret_env="S"
     )
 
-    assert not callable(auth)
+    assert not hasattr(auth, "apply")
     assert auth.header_names == ("Authorization",)
     assert auth.secret_keys == ("client_secret_env", "client_secret_file")
 

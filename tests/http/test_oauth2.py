@@ -14,6 +14,7 @@ from fetcher.errors import FetchError, RetryableError
 from fetcher.http.auth import OAuth2ClientCredentials
 from fetcher.http.deadline import Deadline
 from fetcher.http.oauth2 import TokenError, Tokens
+from fetcher.http.transport import Transport
 from tests.apiserver import ApiServer, Exchange, Reply
 from tests.servers.oauth2_authlib import CLIENT_ID, CLIENT_SECRET, SCOPE, OAuth2Server
 
@@ -40,14 +41,11 @@ def _settings(token_url: str, **settings: Any) -> OAuth2ClientCredentials:
 
 
 def _tokens(token_url: str, clock: Clock | None = None, **settings: Any) -> Tokens:
-    return Tokens(_settings(token_url, **settings), proxies={}, verify=True, clock=clock or Clock())
+    return Tokens(_settings(token_url, **settings), Transport(token_url), clock=clock or Clock())
 
 
 def _sent_token(tokens: Tokens) -> str:
-    request = requests.Request(
-        "GET", "https://api.example.com/x", auth=tokens.auth(Deadline.after(10))
-    ).prepare()
-    scheme, _, token = request.headers["Authorization"].partition(" ")
+    scheme, _, token = tokens.authorization(Deadline.after(10)).partition(" ")
     assert scheme == "Bearer"
     return token
 
@@ -129,7 +127,7 @@ def test_tokens_endpoint_refusing_the_client_is_a_token_error_with_hint(authlib:
     tokens = _tokens(authlib.token_url, secret="not-the-secret")
 
     with pytest.raises(TokenError) as caught:
-        tokens.auth(Deadline.after(10))
+        tokens.authorization(Deadline.after(10))
 
     error = caught.value
     assert error.status == 401 and error.url == authlib.token_url
@@ -179,7 +177,7 @@ def test_tokens_unusable_answer_is_a_token_error_naming_the_token_url(
     api.route("/token", reply)
 
     with pytest.raises(TokenError) as caught:
-        _tokens(api.url("/token")).auth(Deadline.after(10))
+        _tokens(api.url("/token")).authorization(Deadline.after(10))
 
     assert str(caught.value) == f"{api.url('/token')}: {problem}"
     assert len(api.requests) == 1
@@ -189,7 +187,7 @@ def test_tokens_server_error_is_retryable_with_status_and_retry_after(api: ApiSe
     api.route("/token", _reply(503, b"busy", {"Retry-After": "7"}))
 
     with pytest.raises(RetryableError) as caught:
-        _tokens(api.url("/token")).auth(Deadline.after(10))
+        _tokens(api.url("/token")).authorization(Deadline.after(10))
 
     assert (caught.value.status, caught.value.retry_after_s) == (503, 7.0)
     assert str(caught.value) == f"{api.url('/token')}: token request: HTTP 503 Service Unavailable"
@@ -200,7 +198,7 @@ def test_tokens_unreachable_endpoint_is_retryable_naming_the_token_url() -> None
         url = closed.url("/token")  # the port is free again once the server is gone
 
     with pytest.raises(RetryableError) as caught:
-        _tokens(url).auth(Deadline.after(10))
+        _tokens(url).authorization(Deadline.after(10))
 
     assert str(caught.value).startswith(f"{url}: token request failed: connection failed: ")
     assert isinstance(caught.value, FetchError) and caught.value.status is None
@@ -210,7 +208,7 @@ def test_tokens_url_is_shown_redacted(api: ApiServer) -> None:
     api.route("/token", _reply(400, {"error": "invalid_scope"}))
 
     with pytest.raises(TokenError) as caught:
-        _tokens(api.url("/token?api_key=k-123")).auth(Deadline.after(10))
+        _tokens(api.url("/token?api_key=k-123")).authorization(Deadline.after(10))
 
     assert "k-123" not in str(caught.value)
     assert str(caught.value).startswith(f"{api.url('/token?api_key=***')}: token request: HTTP 400")
