@@ -121,3 +121,30 @@ def _fetchers_own(inclusive: Counter[str]) -> Counter[str]:
             if " (fetcher/" in name and not any(part in name for part in entry)
         }
     )
+
+
+def import_times(bench: Bench, url: str, page_size: int) -> str:
+    """A 1-page fetcher run under `python -X importtime`: its imports' seconds, the largest first.
+
+    Returns one line for the causes of a missed cold-start target, or "" if the run failed.
+    """
+    work_dir = bench.work_dir("importtime")
+    target = clients.Target(url, page_size, page_size, work_dir)
+    try:
+        config = clients.write_fetcher_config(target, ("parquet", "csv"), None)
+        python, *rest = clients.fetcher_command(config)
+        finished = processes.run_child([python, "-X", "importtime", *rest], work_dir, processes.REPO_ROOT)
+        stderr = (work_dir / "stderr.txt").read_text()
+    except (processes.BenchError, OSError) as error:
+        log(f"import times failed: {error}")
+        return ""
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    packages: Counter[str] = Counter()  # each module's own import time, summed per top-level package
+    for line in stderr.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if line.startswith("import time:") and len(fields) == 3 and fields[0].strip().isdigit():
+            packages[fields[2].strip().split(".")[0]] += int(fields[0])
+    total_s = sum(packages.values()) / 1e6
+    largest = ", ".join(f"{name} {us / 1e6:.2f} s" for name, us in packages.most_common(6))
+    return f"imports took {total_s:.2f} s of a {finished.wall_s:.2f} s 1-page run (by package: {largest})"

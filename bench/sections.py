@@ -122,6 +122,7 @@ def _coldstart_section(bench: Bench) -> str:
     page = bench.args.page_size
     with processes.api_server(page, page, bench.scratch) as url:
         one_page = [bench.measure(client, url, page) for _ in range(runs)]
+        imports = profiling.import_times(bench, url, page)
     bench.checks.append(report.Check("`--help`", statistics.median(help_runs), 0.3, " s"))
     bench.checks.append(
         report.Check(
@@ -129,7 +130,7 @@ def _coldstart_section(bench: Bench) -> str:
             statistics.median(r.wall_s for r in one_page),
             1.0,
             " s",
-            cause="run with --profile for where a fetcher run's time goes; the imports show there",
+            cause=imports,
         )
     )
     return (
