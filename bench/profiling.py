@@ -85,7 +85,7 @@ def _render(stacks: list[tuple[list[str], int]], records: int, wall_s: float) ->
         + table(packages, "package")
         + "\nBy function, itself (the sampled frame, native ones included):\n\n"
         + table(own, "function (file)")
-        + "\nThe fetcher's own functions, including what they call (below the command line):\n\n"
+        + "\nThe fetcher's own functions, including what they call (below the job and the runner):\n\n"
         + table(_fetchers_own(inclusive), "function (file)")
     )
     summary = "; ".join(f"{name} {count / total:.0%}" for name, count in packages.most_common(5))
@@ -112,8 +112,9 @@ def _package(frame: str) -> str:
 
 
 def _fetchers_own(inclusive: Counter[str]) -> Counter[str]:
-    """Inclusive counts of the frames in fetcher/, without the command line's entry chain."""
-    entry = ("(fetcher/__main__.py)", "(fetcher/cli/", "(fetcher/fetch_data.py)")
+    """Inclusive counts of the frames in fetcher/, without the chain from the command line to a run."""
+    entry = ("(fetcher/__main__.py)", "(fetcher/cli/", "(fetcher/fetch_data.py)", "(fetcher/ops/job.py)")
+    entry += ("(fetcher/run/runner.py)",)
     return Counter(
         {
             name: count
