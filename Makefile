@@ -115,7 +115,7 @@ lint: $(VENV)/.lint-installed ## Lint and format-check Python (ruff), the layers
 	$(VENV)/bin/shellcheck docker/entrypoint docker/run-job .ci/run
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Benchmarks against the raw floor and dlt; writes bench/RESULTS.md (about 11 min).
+bench: $(VENV)/.installed ## Benchmarks (throughput, latency, many sources, memory, cold start, image) against the raw floor and dlt; writes bench/RESULTS.md (about 15 min).
 	$(MAKE) -C bench bench PYTHON=$(abspath $(VENV))/bin/python
 
 .PHONY: lock

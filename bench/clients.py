@@ -59,7 +59,7 @@ def _last_json_line(stdout: str) -> dict[str, Any]:
     return result
 
 
-def _count_rows(root: Path) -> dict[str, int]:
+def count_rows(root: Path) -> dict[str, int]:
     """Parquet and CSV data rows under root, counted with the bench venv's pyarrow."""
     cmd = [str(VENV_PYTHON), str(processes.BENCH_DIR / "count_rows.py"), str(root)]
     result = subprocess.run(cmd, capture_output=True, text=True)
@@ -69,7 +69,7 @@ def _count_rows(root: Path) -> dict[str, int]:
     return counts
 
 
-def _expect(client: str, what: str, got: int, want: int) -> None:
+def expect(client: str, what: str, got: int, want: int) -> None:
     if got != want:
         raise processes.BenchError(f"{client}: {what} has {got} records, the server served {want}")
 
@@ -87,7 +87,7 @@ def _run_raw(target: Target) -> processes.Finished:
 
 
 def _verify_raw(target: Target, finished: processes.Finished) -> dict[str, Any]:
-    _expect("raw", "the pages read", _last_json_line(finished.stdout)["records"], target.records)
+    expect("raw", "the pages read", _last_json_line(finished.stdout)["records"], target.records)
     return {}
 
 
@@ -106,38 +106,67 @@ def _run_dlt(target: Target) -> processes.Finished:
 
 
 def _verify_dlt(target: Target, finished: processes.Finished) -> dict[str, Any]:
-    rows = _count_rows(target.work_dir / "bucket" / "bench" / "records")
-    _expect("dlt", "the Parquet written", rows["parquet"], target.records)
+    rows = count_rows(target.work_dir / "bucket" / "bench" / "records")
+    expect("dlt", "the Parquet written", rows["parquet"], target.records)
     return _last_json_line(finished.stdout)
 
 
-def _write_fetcher_config(target: Target, formats: Sequence[str]) -> Path:
+@dataclass(frozen=True)
+class FetcherExtra:
+    """Lines added to the source's table and to its pagination table (e.g. a concurrency key)."""
+
+    source_lines: tuple[str, ...] = ()
+    pagination_lines: tuple[str, ...] = ()
+
+
+def source_table(
+    name: str, url: str, page_size: int, formats: Sequence[str], extra: FetcherExtra | None = None
+) -> str:
+    """One `[[sources]]` table: page paging over url, records under `data`, in formats."""
+    extra = extra or FetcherExtra()
+    return "\n".join(
+        [
+            "[[sources]]",
+            f"name = {json.dumps(name)}",
+            f"url = {json.dumps(url)}",
+            'records = "data"',
+            f"formats = {json.dumps(list(formats))}",
+            f"params = {{ per_page = {page_size} }}",
+            *extra.source_lines,
+            "[sources.pagination]",
+            'type = "page"',
+            'param = "page"',
+            "start = 1",
+            'size_param = "per_page"',
+            f"size = {page_size}",
+            f"max_pages = {FETCHER_MAX_PAGES}",
+            *extra.pagination_lines,
+            "",
+        ]
+    )
+
+
+def write_fetcher_config(target: Target, formats: Sequence[str], extra: FetcherExtra | None) -> Path:
     """Write the fetcher's TOML config for target into its work dir and return its path."""
     path = target.work_dir / "fetcher.toml"
     path.write_text(
         f"output_dir = {json.dumps(str(target.work_dir / 'out'))}\n"
-        "[[sources]]\n"
-        'name = "bench"\n'
-        f"url = {json.dumps(target.url)}\n"
-        'records = "data"\n'
-        f"formats = {json.dumps(list(formats))}\n"
-        f"params = {{ per_page = {target.page_size} }}\n"
-        "[sources.pagination]\n"
-        'type = "page"\n'
-        'param = "page"\n'
-        "start = 1\n"
-        'size_param = "per_page"\n'
-        f"size = {target.page_size}\n"
-        f"max_pages = {FETCHER_MAX_PAGES}\n"
+        + source_table("bench", target.url, target.page_size, formats, extra)
     )
     return path
 
 
-def _fetcher_runner(formats: Sequence[str]) -> Callable[[Target], processes.Finished]:
+def fetcher_command(config: Path, *subcommand: str) -> list[str]:
+    """`python -m fetcher run --config config` (or another subcommand) with this interpreter."""
+    return [sys.executable, "-m", "fetcher", *(subcommand or ("run",)), "--config", str(config)]
+
+
+def _fetcher_runner(
+    formats: Sequence[str], extra: FetcherExtra | None
+) -> Callable[[Target], processes.Finished]:
     def run(target: Target) -> processes.Finished:
-        config = _write_fetcher_config(target, formats)
-        cmd = [sys.executable, "-m", "fetcher", "run", "--config", str(config)]
-        return processes.run_child(cmd, target.work_dir, cwd=processes.REPO_ROOT)
+        config = write_fetcher_config(target, formats, extra)
+        return processes.run_child(fetcher_command(config), target.work_dir, cwd=processes.REPO_ROOT)
 
     return run
 
@@ -146,24 +175,27 @@ def _fetcher_verifier(
     name: str, formats: Sequence[str]
 ) -> Callable[[Target, processes.Finished], dict[str, Any]]:
     def verify(target: Target, finished: processes.Finished) -> dict[str, Any]:
-        rows = _count_rows(target.work_dir / "out" / "bench")
+        rows = count_rows(target.work_dir / "out" / "bench")
         for fmt in formats:
-            _expect(name, f"the {fmt} written", rows[fmt], target.records)
+            expect(name, f"the {fmt} written", rows[fmt], target.records)
         return {}
 
     return verify
 
 
-def _fetcher_client(name: str, label: str, formats: Sequence[str]) -> Client:
-    return Client(name, label, _fetcher_runner(formats), _fetcher_verifier(name, formats))
+def fetcher_client(
+    name: str, label: str, formats: Sequence[str], extra: FetcherExtra | None = None
+) -> Client:
+    """A fetcher client writing formats, its config extended by extra."""
+    return Client(name, label, _fetcher_runner(formats, extra), _fetcher_verifier(name, formats))
 
 
 CLIENTS: dict[str, Client] = {
     client.name: client
     for client in (
         Client("raw", "raw (requests + json.loads)", _run_raw, _verify_raw),
-        _fetcher_client("fetcher", "fetcher (Parquet + CSV)", ["parquet", "csv"]),
-        _fetcher_client("fetcher-parquet", "fetcher (Parquet)", ["parquet"]),
+        fetcher_client("fetcher", "fetcher (Parquet + CSV)", ["parquet", "csv"]),
+        fetcher_client("fetcher-parquet", "fetcher (Parquet)", ["parquet"]),
         Client("dlt", "dlt rest_api -> filesystem (Parquet)", _run_dlt, _verify_dlt),
     )
 }

@@ -1,4 +1,4 @@
-"""Child processes: one run timed with its peak RSS from os.wait4, and the API server's lifetime."""
+"""Child processes: one run timed with its peak RSS (os.wait4, or its process tree's), and the API server."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import selectors
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 SERVER_START_TIMEOUT_S = 180.0
 SERVER_STOP_TIMEOUT_S = 10.0
+TREE_SAMPLE_INTERVAL_S = 0.02
+_PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class BenchError(RuntimeError):
@@ -26,40 +29,119 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Finished:
-    """What a finished child left behind: its timings and its stdout."""
+    """What a finished child left behind: its timings and its stdout.
+
+    peak_rss_mib is the child's own high-water mark (``ru_maxrss`` from os.wait4). With
+    ``tree=True``, tree_rss_mib is the peak of the summed RSS of the child and all its
+    descendants, sampled every TREE_SAMPLE_INTERVAL_S, and tree_processes the most processes
+    seen at once; otherwise both are 0.
+    """
 
     wall_s: float
     peak_rss_mib: float
     stdout: str
+    tree_rss_mib: float = 0.0
+    tree_processes: int = 0
 
 
-def run_child(cmd: Sequence[str], work_dir: Path, cwd: Path | None = None) -> Finished:
+def run_child(
+    cmd: Sequence[str],
+    work_dir: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    tree: bool = False,
+) -> Finished:
     """Run cmd to completion, timing it and reading its own peak RSS with os.wait4.
 
     stdout and stderr go to files in work_dir, so no pipe can stall the child. If this
     process is interrupted while waiting, the child is killed rather than left running.
+    With tree, a thread also samples the summed RSS of the child's whole process tree.
     """
     out_path, err_path = work_dir / "stdout.txt", work_dir / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd or work_dir)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd or work_dir, env=env)
+        sampler = _TreeSampler(proc.pid) if tree else None
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:
             proc.kill()
             proc.wait()
             raise
+        finally:
+            if sampler is not None:
+                sampler.stop()
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace")[-3000:]
         raise BenchError(f"{shlex.join(cmd)} exited {proc.returncode}:\n{tail}")
-    return Finished(wall, usage.ru_maxrss / 1024, out_path.read_text())
+    own = usage.ru_maxrss / 1024
+    if sampler is None:
+        return Finished(wall, own, out_path.read_text())
+    # A sample can fall between two peaks; the child's own high-water mark is a floor for the tree.
+    return Finished(wall, own, out_path.read_text(), max(sampler.peak_mib, own), sampler.most_processes)
+
+
+class _TreeSampler:
+    """Samples the summed RSS of a process and its descendants from /proc, on its own thread.
+
+    Summing RSS counts pages shared between the processes (the interpreter, shared libraries)
+    once per process: what each process costs the machine if it ran alone, the measure that
+    tells one process per source from one per job.
+    """
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak_mib = 0.0
+        self.most_processes = 0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="tree-rss", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stopped.wait(TREE_SAMPLE_INTERVAL_S):
+            pids = _tree(self.root)
+            self.peak_mib = max(self.peak_mib, sum(_rss_mib(pid) for pid in pids))
+            self.most_processes = max(self.most_processes, len(pids))
+
+
+def _tree(root: int) -> list[int]:
+    """root and its live descendants, from each process's parent in /proc/PID/stat."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:  # exited meanwhile
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])  # the name may hold spaces and parentheses
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(parents.get(pid, ()))
+    return found
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE_MIB
+    except (OSError, IndexError, ValueError):  # exited meanwhile, or a zombie
+        return 0.0
 
 
 @contextmanager
-def api_server(records: int, page_size: int, log_dir: Path) -> Iterator[str]:
-    """Start bench/server.py on a free port, yield its records URL, stop it on exit."""
+def api_server(records: int, page_size: int, log_dir: Path, delay_ms: int = 0) -> Iterator[str]:
+    """Start bench/server.py on a free port, yield its records URL, stop it on exit.
+
+    delay_ms is slept in each request's own handler thread, so concurrent requests overlap.
+    """
     cmd = [
         sys.executable,
         str(BENCH_DIR / "server.py"),
@@ -67,8 +149,10 @@ def api_server(records: int, page_size: int, log_dir: Path) -> Iterator[str]:
         str(records),
         "--page-size",
         str(page_size),
+        "--delay-ms",
+        str(delay_ms),
     ]
-    with (log_dir / f"server-{records}.log").open("wb") as log:
+    with (log_dir / f"server-{records}-{page_size}-{delay_ms}.log").open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S

@@ -24,6 +24,7 @@ class Check:
     limit: float
     unit: str = ""
     at_least: bool = False
+    cause: str = ""  # what the measurements say about a miss, written into the report's misses
 
     @property
     def met(self) -> bool:
@@ -125,9 +126,23 @@ def render_report(
         "",
     ]
     report = "\n".join(header + targets) + "\n" + "\n".join(sections)
-    if explanation and not all(check.met for check in checks):
-        report += "\n" + explanation
+    missed = [check for check in checks if not check.met]
+    if missed:
+        report += "\n" + misses(missed)
+        if explanation:
+            report += "\n" + explanation
     return report
+
+
+def misses(missed: Sequence[Check]) -> str:
+    """The missed targets, each with the cause its own section measured."""
+    lines = [
+        f"- **{check.target}**: {check.measured:.2f}{check.unit}, allowed "
+        f"{'>=' if check.at_least else '<='} {check.limit:g}{check.unit}."
+        + (f" Measured: {check.cause}." if check.cause else "")
+        for check in missed
+    ]
+    return "## Missed targets, as measured\n\n" + "\n".join(lines) + "\n"
 
 
 def _machine_lines() -> list[str]:

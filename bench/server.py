@@ -6,10 +6,15 @@ bytes once at start-up, deterministically from a fixed seed, so the server does
 no JSON work while a client is being measured. Responses are HTTP/1.1 with
 ``Content-Length`` so clients keep their connection alive.
 
+With ``--delay-ms D`` every request waits D ms before it is answered, slept in its own
+handler thread (one per connection), so concurrent requests wait side by side as they
+would on a slow real API.
+
 Run as a script it prints ``READY <port>`` on stdout once it is listening and
 serves until terminated::
 
     python bench/server.py --records 1000000 --page-size 1000
+    python bench/server.py --records 20000 --page-size 100 --delay-ms 50
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import time
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -97,11 +103,17 @@ class RecordsServer(ThreadingHTTPServer):
     """HTTP server holding the pre-rendered pages for its request handlers."""
 
     daemon_threads = True
+    # The listen backlog: the default 5 could drop connections opened at once by a client
+    # fetching 8 pages ahead, and a dropped SYN is retried a whole second later.
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], pages: list[bytes], page_size: int) -> None:
+    def __init__(
+        self, address: tuple[str, int], pages: list[bytes], page_size: int, delay_s: float = 0.0
+    ) -> None:
         super().__init__(address, RecordsHandler)
         self.pages = pages
         self.page_size = page_size
+        self.delay_s = delay_s
 
     @property
     def port(self) -> int:
@@ -118,9 +130,14 @@ class RecordsHandler(BaseHTTPRequestHandler):
     """Serves ``GET /records`` from the server's pre-rendered pages."""
 
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes: with Nagle's algorithm the body would wait
+    # for the client's delayed ACK of the headers (up to 40 ms), a stall no real API adds.
+    disable_nagle_algorithm = True
     server: RecordsServer
 
     def do_GET(self) -> None:
+        if self.server.delay_s:
+            time.sleep(self.server.delay_s)  # the API's latency, in this request's thread only
         url = urlsplit(self.path)
         if url.path != RECORDS_PATH:
             self._send(404, b'{"error":"not found"}')
@@ -149,10 +166,15 @@ class RecordsHandler(BaseHTTPRequestHandler):
 
 
 def create_server(
-    total: int, page_size: int, host: str = "127.0.0.1", port: int = 0, seed: int = DEFAULT_SEED
+    total: int,
+    page_size: int,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = DEFAULT_SEED,
+    delay_ms: int = 0,
 ) -> RecordsServer:
     """Render all pages and bind a server (port 0 picks a free port); call serve_forever()."""
-    return RecordsServer((host, port), render_pages(total, page_size, seed), page_size)
+    return RecordsServer((host, port), render_pages(total, page_size, seed), page_size, delay_ms / 1000)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -161,12 +183,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--page-size", type=int, default=1000, help="records per page")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--delay-ms", type=int, default=0, help="latency added to every request")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    server = create_server(args.records, args.page_size, port=args.port, seed=args.seed)
+    server = create_server(
+        args.records, args.page_size, port=args.port, seed=args.seed, delay_ms=args.delay_ms
+    )
     print(f"READY {server.port}", flush=True)
     try:
         server.serve_forever()
