@@ -70,7 +70,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--coldstart-runs", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="sample one fetcher run with py-spy")
     parser.add_argument("--latency-pages", type=int, default=200)
-    parser.add_argument("--latency-page-size", type=int, default=100)
+    parser.add_argument("--latency-page-size", type=int, default=1000)
     parser.add_argument("--latency-delay-ms", type=int, default=50)
     parser.add_argument(
         "--latency-concurrency",
