@@ -238,7 +238,7 @@ class Client:
         except requests.RequestException as exc:
             raise FetchError(shown, f"request failed: {failures.reason(exc)}") from None
         with response:
-            self.budget.observe(response.headers)
+            self.budget.observe(response.headers, status=response.status_code)
             shown = redact(response.url)
             if not 200 <= response.status_code < 300:
                 raise failures.status_error(response, shown, self.source.auth is not None)
