@@ -16,6 +16,7 @@ from fetcher.config.load import load
 from fetcher.config.model import Source
 from fetcher.run import history, pipeline, runner
 from tests.apiserver import ApiServer, Exchange, Reply
+from tests.integration.test_real_apis import readme_example
 from tests.polling import wait_for
 
 RECORDS = [{"id": n, "name": f"item {n}", "score": n / 7, "tags": [n % 3, n % 5]} for n in range(230)]
@@ -222,3 +223,24 @@ def test_next_url_asks_for_the_next_page_while_the_page_before_is_taken(
     assert record.status == history.SUCCEEDED, record.error
     assert (record.pages, overlapped) == (5, [0, 10, 20, 30])
     assert not _fetching_threads()
+
+
+def test_readme_fetch_ahead_example_lands_every_page_and_stops_at_the_announced_count(
+    api: ApiServer, write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Eight at a time: the first eight go out before any page says how many there are, and
+    none after; those past the third page are dropped."""
+
+    def orders(exchange: Exchange) -> Reply:
+        page, size = int(exchange.query["page"]), int(exchange.query["per_page"])
+        return 200, {"data": RECORDS[(page - 1) * size : page * size], "meta": {"pages": 3}}
+
+    api.route("/orders", orders)
+    config = load(str(write_config(readme_example("fetch_ahead", api.url("/orders")))), {})
+
+    record = runner.run(config, config.sources[0])
+
+    assert record.status == history.SUCCEEDED, record.error
+    assert (record.pages, record.records) == (3, 230)
+    asked = sorted(int(r.query["page"]) for r in api.requests)
+    assert asked == list(range(1, len(asked) + 1)) and 3 <= len(asked) <= 8
