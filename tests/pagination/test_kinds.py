@@ -294,7 +294,7 @@ class TestCheck:
             pytest.param(
                 Cursor(cursor_path="c", cursor_param="c", concurrency=-1),
                 "p.concurrency",
-                "-1 must be",
+                "-1 must be greater than 0",
                 id="chain",
             ),
             pytest.param(
