@@ -217,7 +217,7 @@ def _fetch_pages(
                     f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
                 )
     finally:
-        pages.close()  # a child's fan-out stops its threads here, before their clients close
+        pages.close()  # the fetching threads stop here, before their clients close
         record.attempts, record.retries = counted.attempts, counted.retries
         record.duplicates_dropped = stages.dedupe.dropped
     if record.pages == 1 and first is not None and isinstance(source.pagination, NoPagination):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from fetcher.config.load import load
@@ -244,3 +245,30 @@ def test_readme_fetch_ahead_example_lands_every_page_and_stops_at_the_announced_
     assert (record.pages, record.records) == (3, 230)
     asked = sorted(int(r.query["page"]) for r in api.requests)
     assert asked == list(range(1, len(asked) + 1)) and 3 <= len(asked) <= 8
+
+
+def test_run_timeout_ends_a_run_whose_pages_ahead_never_come(
+    api: ApiServer, write_config: Callable[[str], Path]
+) -> None:
+    """Page 1 comes back; pages 2 and on stall until the test ends. The run fails on its deadline,
+    and no fetching thread is left."""
+    stalled = threading.Event()
+
+    def items(exchange: Exchange) -> Reply:
+        if exchange.query["page"] != "1":
+            stalled.wait(30)
+        return 200, {"data": RECORDS[:SIZE]}
+
+    api.route("/items4", items)
+    config, source = _source(write_config, api.url("/items4"), "items4", "concurrency = 4\n")
+    source = msgspec.structs.replace(source, timeout_s=0.5, run_timeout_s=1.0)
+    try:
+        record = runner.run(config, source)
+        left = _fetching_threads()
+    finally:
+        stalled.set()
+
+    assert record.status == history.FAILED and record.error is not None
+    assert record.error.type == "DeadlineExceeded", record.error
+    assert "run_timeout_s=1" in record.error.message
+    assert left == []
