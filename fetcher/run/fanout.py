@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fetcher.config.model import Source
 from fetcher.http.budget import Budget
@@ -30,8 +30,8 @@ from fetcher.http.deadline import Deadline
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-# What the background thread hands on: an item, its error, or the end (None).
-_Handed = tuple[Item, None] | tuple[None, BaseException] | None
+# What the background thread hands on: (an item, None), (None, the error), or None at the end.
+_Handed = tuple[Any, BaseException | None] | None
 
 
 class ThreadClients:
@@ -118,7 +118,7 @@ def in_background(items: Iterator[Item], *, name: str, depth: int = 1) -> Iterat
     `items` is raised to the caller in its turn. When the caller stops taking items, the thread
     takes no more after the one in hand, closes `items` and is joined.
     """
-    handed: queue.Queue[_Handed[Item]] = queue.Queue(maxsize=depth)
+    handed: queue.Queue[_Handed] = queue.Queue(maxsize=depth)
     stopped = threading.Event()
 
     def produce() -> None:
@@ -140,7 +140,7 @@ def in_background(items: Iterator[Item], *, name: str, depth: int = 1) -> Iterat
             item, error = next_item
             if error is not None:
                 raise error
-            yield item  # type: ignore[misc]  # an item, when there is no error
+            yield item
     finally:
         stopped.set()
         while thread.is_alive():  # make room for the one put the thread may still be waiting on
