@@ -10,8 +10,10 @@ bucket count from the send, or allow a burst of twice the rate across a window's
 server could count one request too many; this is that one rule, in a small class.)
 
 The API's own rate-limit headers are read from every response (fetcher.http.ratelimit): when
-none remain, no request of the run is sent before the reset. No wait runs past the run's
-deadline: the request fails at once with DeadlineExceeded instead.
+none remain, no request of the run is sent before the reset. A 429, or those headers, also lower
+how many requests of the run may be out at once (fetcher.http.concurrency), from the run's
+`concurrency` down to 1, and successes raise it back. No wait runs past the run's deadline: the
+request fails at once with DeadlineExceeded instead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import msgspec
 
 from fetcher.errors import ConfigError, DeadlineExceeded, FetcherError
 from fetcher.http import ratelimit
+from fetcher.http.concurrency import Concurrency
 from fetcher.http.deadline import Deadline
 
 logger = logging.getLogger(__name__)
@@ -62,10 +65,13 @@ class Budget:
     """The requests a run may still send now. Thread-safe: one budget serves every thread of a run.
 
     `acquire` before each request, `release` after its response (or its failure), `observe` the
-    response's headers. `close` makes every wait and every later `acquire` end at once.
+    response's status and headers. `close` makes every wait and every later `acquire` end at once.
+    `concurrency` is the most requests the run's threads send at once.
     """
 
-    def __init__(self, name: str, limit: RateLimit | None, run_timeout_s: float) -> None:
+    def __init__(
+        self, name: str, limit: RateLimit | None, run_timeout_s: float, concurrency: int = 1
+    ) -> None:
         self.name = name
         self.run_timeout_s = run_timeout_s
         self._limit, self._window_s = limit.window if limit is not None else (0, 0.0)
@@ -76,6 +82,7 @@ class Budget:
         self._returns: deque[float] = deque()  # when each token in its window comes back, soonest first
         self._resume_at = 0.0  # no request before this (the API's reset)
         self._resume_reason = ""
+        self._concurrency = Concurrency(concurrency)
 
     def acquire(self, deadline: Deadline) -> None:
         """Take a token, waiting as long as the budget and the API ask; DeadlineExceeded if that
@@ -87,15 +94,16 @@ class Budget:
                 while self._returns and self._returns[0] <= now:
                     self._returns.popleft()
                 full = self._limit > 0 and self._out + len(self._returns) >= self._limit
+                crowded = not self._concurrency.admits(self._out)
                 until, reason = self._resume_at, self._resume_reason
                 if full and self._returns and self._returns[0] > until:
                     until, reason = self._returns[0], self._describe
-                if until <= now and not full:
+                if until <= now and not full and not crowded:
                     self._out += 1
                     return
-                if until <= now:  # every token is out with a request still waiting for its answer
+                if until <= now:  # the tokens, or the requests allowed at once, are all out
                     self._changed.wait(deadline.remaining())
-                    self._check_deadline(deadline, 0.0, self._describe)
+                    self._check_deadline(deadline, 0.0, self._describe if full else _CROWDED)
                     continue
             self._check_deadline(deadline, until - now, reason)
             logger.debug("event=rate_wait source=%s wait_s=%.3f reason=%s", self.name, until - now, reason)
@@ -109,9 +117,19 @@ class Budget:
                 self._returns.append(_clock() + self._window_s)
             self._changed.notify_all()
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Read the API's rate-limit headers: when none remain, hold every request until the reset."""
+    def observe(self, headers: Mapping[str, str], status: int = 200) -> None:
+        """Read a response's status and the API's rate-limit headers: a 429, or none remaining,
+        lowers the requests allowed at once; none remaining holds every request until the reset."""
         wait_s = ratelimit.reset_wait_s(headers, time.time())
+        with self._changed:
+            if self._concurrency.observe(status, limited=wait_s is not None):
+                logger.info(
+                    "event=concurrency source=%s limit=%d status=%d",
+                    self.name,
+                    self._concurrency.limit,
+                    status,
+                )
+                self._changed.notify_all()
         if not wait_s:
             return
         with self._changed:
@@ -143,6 +161,9 @@ class Budget:
                 f"run_timeout_s={self.run_timeout_s:g} would pass waiting {wait_s:.3g} s "
                 f"for the rate limit ({reason})"
             )
+
+
+_CROWDED = "the requests allowed at once, lowered after a 429"
 
 
 def _clock() -> float:

@@ -243,7 +243,7 @@ class Client:
                 raise FetchError(shown, f"request failed: {failures.reason(exc)}") from None
             raise self._connection_failed(request, shown, exc) from None
         try:
-            self.budget.observe(response.headers)
+            self.budget.observe(response.headers, status=response.status)
             shown = redact(url)
             if not 200 <= response.status < 300:
                 raise failures.status_error(response, shown, self.source.auth is not None)

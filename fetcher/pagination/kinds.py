@@ -9,6 +9,7 @@ and one entry in `Paginator`.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, ClassVar, Literal, get_args
 from urllib.parse import urljoin
 
@@ -20,14 +21,17 @@ from fetcher.pagination.pages import Page, PageRequest
 from fetcher.redact import redact
 
 DEFAULT_MAX_PAGES = 1000
+DEFAULT_CONCURRENCY = 4
 # 429 is retried, never an answer; a 5xx is a failure. Any other 4xx may mean "past the last page".
 _STOP_STATUSES = frozenset(range(400, 500)) - {429}
 
 
 class _Kind(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type", kw_only=True):
-    """What every kind shares: `max_pages`, the bound on runaway paging."""
+    """What every kind shares: `max_pages`, the bound on runaway paging, and `concurrency`, the
+    requests a walk may have out at once (fetcher.pagination.ahead; 1 walks one page at a time)."""
 
     max_pages: int = DEFAULT_MAX_PAGES
+    concurrency: int = DEFAULT_CONCURRENCY
 
     # The keys naming paths into the body that paging reads (an NDJSON body has none to read).
     _BODY_PATHS: ClassVar[tuple[str, ...]] = ()
@@ -35,6 +39,7 @@ class _Kind(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="
     def check(self, where: str) -> None:
         """Raise ConfigError naming the key under `where` unless the settings make sense."""
         _check_positive(self.max_pages, f"{where}.max_pages")
+        _check_positive(self.concurrency, f"{where}.concurrency")
 
     @property
     def body_path(self) -> str | None:
@@ -54,6 +59,15 @@ class _Kind(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="
     def ends_on_repeat(self) -> bool:
         """Whether a page identical to the one before means the end, rather than a loop."""
         return False
+
+    def request_at(self, first: PageRequest, index: int) -> PageRequest | None:
+        """The request for the page `index` pages after `first`, as `next` would build it, or None
+        for a kind that learns its next request only from the page before."""
+        return None
+
+    def page_count(self, page: Page) -> int | None:
+        """How many pages `page` says there are in all, when it says (a cap on fetching ahead)."""
+        return None
 
 
 class NoPagination(_Kind, tag="none"):
@@ -128,6 +142,12 @@ class _Numbered(_Sent, kw_only=True):
     def _total_pages(self, page: Page) -> int:
         return _integer(page, "total_pages_path", self.total_pages_path)
 
+    def page_count(self, page: Page) -> int | None:
+        try:
+            return self._total_pages(page) if self.total_pages_path is not None else None
+        except RecordsError:
+            return None  # `next` raises it, in the walk's turn
+
 
 class PageNumber(_Numbered, tag="page"):
     """`page`: `?page=1,2,3…`; stops on an empty page, a page shorter than `size`, or a stop signal."""
@@ -156,6 +176,9 @@ class PageNumber(_Numbered, tag="page"):
             return None
         return self._send(page.request, **{self.param: number + 1})
 
+    def request_at(self, first: PageRequest, index: int) -> PageRequest:
+        return self._send(first, **{self.param: int(self._sent(first, self.param)) + index})
+
 
 class Offset(_Numbered, tag="offset"):
     """`offset`: `?offset=0&limit=100`; stops on an empty or short page, at `total_path`, or a stop signal."""
@@ -182,6 +205,18 @@ class Offset(_Numbered, tag="offset"):
         if self.total_path is not None and offset >= _integer(page, "total_path", self.total_path):
             return None
         return self._send(page.request, **{self.offset_param: offset})
+
+    def request_at(self, first: PageRequest, index: int) -> PageRequest:
+        return self._send(
+            first, **{self.offset_param: int(self._sent(first, self.offset_param)) + index * self.limit}
+        )
+
+    def page_count(self, page: Page) -> int | None:
+        counts = [super().page_count(page)]
+        if self.total_path is not None:
+            with suppress(RecordsError):  # `next` raises it, in the walk's turn
+                counts.append(-(-_integer(page, "total_path", self.total_path) // self.limit))
+        return min((count for count in counts if count is not None), default=None)
 
 
 class Cursor(_Sent, tag="cursor"):

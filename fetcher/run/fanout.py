@@ -5,16 +5,22 @@ thread with a client (and so a requests session) of its own, all sharing the run
 Results come back in the rows' order whatever the threads' timing, so a run's files never depend
 on it; at most `concurrency` results wait to be taken, which bounds the memory. The first failure
 stops the rest (the budget closes, so no thread sends another request) and is raised.
+
+A walk whose next request comes from the page before (`cursor`, `link`, `next_url`) cannot fan
+out, but it can run a page ahead: `in_background` walks it on a thread of its own while the
+caller takes the page before through the run's stages.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fetcher.config.model import Source
 from fetcher.http.budget import Budget
@@ -24,12 +30,18 @@ from fetcher.http.deadline import Deadline
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+# What the background thread hands on: (an item, None), (None, the error), or None at the end.
+_Handed = tuple[Any, BaseException | None] | None
+
 
 class ThreadClients:
     """A client per thread for one run, sharing its deadline and budget. Use as a context manager."""
 
-    def __init__(self, source: Source, deadline: Deadline, budget: Budget) -> None:
+    def __init__(
+        self, source: Source, deadline: Deadline, budget: Budget, *, in_container: bool = False
+    ) -> None:
         self.source, self.deadline, self.budget = source, deadline, budget
+        self.in_container = in_container
         self._local = threading.local()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
@@ -38,7 +50,7 @@ class ThreadClients:
         """The calling thread's client, opened on first use."""
         client: Client | None = getattr(self._local, "client", None)
         if client is None:
-            client = Client(self.source, self.deadline, self.budget)
+            client = Client(self.source, self.deadline, self.budget, in_container=self.in_container)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)
@@ -73,8 +85,9 @@ def in_order(
 ) -> Iterator[tuple[Item, Result]]:
     """`(item, work(item))` for every item, in the items' order, `work` running on `workers` threads.
 
-    At most `workers` items are in hand at once. When `work` fails, or the caller stops taking
-    results, `stop()` is called, the items not started are dropped, and the threads are joined.
+    At most `workers` items are in hand at once, the one taken among them: the next starts only
+    when the caller comes back for more. When `work` fails, or the caller stops taking results,
+    `stop()` is called, the items not started are dropped, and the threads are joined.
     """
     remaining = iter(items)
     pending: deque[tuple[Item, Future[Result]]] = deque()
@@ -90,10 +103,47 @@ def in_order(
             submit_next()
         while pending:
             item, future = pending.popleft()
-            result = future.result()
+            yield item, future.result()
             submit_next()
-            yield item, result
     finally:
         if pending:
             stop()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def in_background(items: Iterator[Item], *, name: str, depth: int = 1) -> Iterator[Item]:
+    """The items of `items`, taken from it on a thread of its own, at most `depth` waiting.
+
+    The thread takes the next item while the caller works on the one before. An error from
+    `items` is raised to the caller in its turn. When the caller stops taking items, the thread
+    takes no more after the one in hand, closes `items` and is joined.
+    """
+    handed: queue.Queue[_Handed] = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                handed.put((item, None))
+                if stopped.is_set():
+                    return
+            handed.put(None)
+        except BaseException as exc:
+            handed.put((None, exc))
+        finally:
+            getattr(items, "close", lambda: None)()
+
+    thread = threading.Thread(target=produce, name=f"fetcher-{name}-ahead", daemon=True)
+    thread.start()
+    try:
+        while (next_item := handed.get()) is not None:
+            item, error = next_item
+            if error is not None:
+                raise error
+            yield item
+    finally:
+        stopped.set()
+        while thread.is_alive():  # make room for the one put the thread may still be waiting on
+            with suppress(queue.Empty):
+                handed.get(timeout=0.05)
+        thread.join()

@@ -26,7 +26,6 @@ from fetcher.config import environment
 from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, RecordsError
 from fetcher.http.budget import Budget
-from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 from fetcher.output.spool import Spool
@@ -106,18 +105,16 @@ def _fetch_all(
     deadline: Deadline,
     record: RunRecord,
 ) -> None:
-    """Take every page of the run through the stages: through one client, or a child's fan-out."""
+    """Take every page of the run through the stages, a client per thread that fetches them."""
     source = stages.source
-    budget = Budget(source.name, source.rate_limit, source.run_timeout_s)
-    if source.parent is None:
-        with Client(source, deadline, budget, in_container=environment.in_container()) as client:
-            pages = walks.plain_pages(client, source, cursor, windows, record)
-            _fetch_pages(pages, client, deadline, stages, record)
-    else:
-        rows = parents.read_rows(storage, source)
-        with fanout.ThreadClients(source, deadline, budget) as clients:
+    budget = Budget(source.name, source.rate_limit, source.run_timeout_s, walks.concurrency(source))
+    rows = parents.read_rows(storage, source) if source.parent is not None else []
+    with fanout.ThreadClients(source, deadline, budget, in_container=environment.in_container()) as clients:
+        if source.parent is None:
+            pages = walks.plain_pages(clients, source, cursor, windows, record)
+        else:
             pages = walks.child_pages(source, rows, cursor, windows, clients, record)
-            _fetch_pages(pages, clients, deadline, stages, record)
+        _fetch_pages(pages, clients, deadline, stages, record)
 
 
 def _enforce_guards(storage: Storage, source: Source, record: RunRecord, start: Any, end: Any) -> None:
@@ -220,7 +217,7 @@ def _fetch_pages(
                     f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
                 )
     finally:
-        pages.close()  # a child's fan-out stops its threads here, before their clients close
+        pages.close()  # the fetching threads stop here, before their clients close
         record.attempts, record.retries = counted.attempts, counted.retries
         record.duplicates_dropped = stages.dedupe.dropped
     if record.pages == 1 and first is not None and isinstance(source.pagination, NoPagination):

@@ -7,13 +7,22 @@ pagination walks each sequence once, or, for a child source (`[sources.parent]`)
 its parent (fetcher.run.parents), a few rows at a time (fetcher.run.fanout), handed on in the
 parent's row order with the parent columns its records carry (`_parent__id`). All of a run's
 requests share its deadline and its rate budget.
+
+A source without a parent walks each sequence `[sources.pagination] concurrency` requests at a
+time: `page` and `offset` fetch that many pages ahead (fetcher.pagination.ahead), and `cursor`,
+`link` and `next_url` fetch the next page while the run takes the one before through its stages
+(fetcher.run.fanout.in_background). `concurrency = 1`, and a source that does not page, walk one
+page at a time on the run's own thread. A child walks each row's pages one at a time: its rows
+are what runs at once (`[sources.parent] concurrency`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import closing
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fetcher.config.model import Source
@@ -22,6 +31,8 @@ from fetcher.errors import FetchError
 from fetcher.http import graphql
 from fetcher.http.client import Client
 from fetcher.http.decode import NotJson, decode
+from fetcher.pagination import ahead
+from fetcher.pagination.kinds import NoPagination
 from fetcher.pagination.pages import Page, PageRequest
 from fetcher.pagination.walk import walk
 from fetcher.records import flatten as records
@@ -89,16 +100,52 @@ def first_request(source: Source, cursor: Any, window: Window | None = None) -> 
     return PageRequest(source.url, params, source.request_body)
 
 
+def concurrency(source: Source) -> int:
+    """The most requests of a run of `source` out at once: its rows' or its pages'."""
+    return source.parent.concurrency if source.parent is not None else source.pagination.concurrency
+
+
 def plain_pages(
-    client: Client, source: Source, cursor: Any, windows: list[Window] | None, record: RunRecord
+    clients: fanout.ThreadClients,
+    source: Source,
+    cursor: Any,
+    windows: list[Window] | None,
+    record: RunRecord,
 ) -> Pages:
-    """Every page of every request sequence of a source without a parent, in order."""
+    """Every page of every request sequence of a source without a parent, in order.
+
+    When the caller stops taking pages, or a page fails, the run's budget closes, so that no
+    request fetched ahead waits any longer for its turn, and the threads are joined.
+    """
     for filled, window in sequences(source, cursor, windows, record):
         if window is not None:
             logger.info("event=window source=%s window=%s", source.name, window)
-        fetch = page_fetcher(client, filled)
-        for page in walk(source.pagination, first_request(filled, cursor, window), fetch):
-            yield page, {}
+        with closing(_walk(clients, filled, first_request(filled, cursor, window))) as pages:
+            try:
+                for page in pages:
+                    yield page, {}
+            except BaseException:
+                clients.budget.close()
+                raise
+
+
+def _walk(clients: fanout.ThreadClients, source: Source, request: PageRequest) -> Iterator[Page]:
+    """The pages of one request sequence: fetched ahead, a page ahead, or one at a time."""
+    paginator = source.pagination
+
+    def fetch(request: PageRequest) -> Page:
+        return page_fetcher(clients.get(), source)(request)
+
+    if paginator.concurrency == 1 or isinstance(paginator, NoPagination):
+        return walk(paginator, request, fetch)
+    if paginator.request_at(paginator.first(request), 0) is not None:
+        in_order = partial(fanout.in_order, workers=paginator.concurrency, stop=_no_stop, name=source.name)
+        return ahead.walk_ahead(paginator, request, fetch, in_order)
+    return fanout.in_background(walk(paginator, request, fetch), name=source.name)
+
+
+def _no_stop() -> None:
+    """A walk that ends drops the pages fetched past its end; the run goes on (another window)."""
 
 
 def child_pages(

@@ -295,8 +295,8 @@ def test_load_environment_pages_by_fetch_pagination(variables: dict[str, str], e
         pytest.param(
             {"FETCH_PAGINATION": "page", "FETCH_PAGINATION_SISE": "10"},
             'FETCH_PAGINATION_SISE: unknown key with type = "page"; allowed: type, param, start, size_param, '
-            "size, max_pages, in, has_more_path, total_pages_path, stop_on_status, repeated_page; "
-            "did you mean size?",
+            "size, max_pages, concurrency, in, has_more_path, total_pages_path, stop_on_status, "
+            "repeated_page; did you mean size?",
             id="misspelt-key",
         ),
     ],

@@ -129,3 +129,33 @@ class TestBudget:
         assert [str(error) for error in failed] == [
             "source api: cancelled: another request of the run failed"
         ]
+
+
+class TestConcurrencyAfter429:
+    def test_a_429_holds_requests_beyond_half_the_concurrency(self) -> None:
+        budget = Budget("api", None, 60, concurrency=4)
+        for _ in range(4):
+            budget.acquire(LONG)
+        budget.observe({}, status=429)
+        budget.release()  # three still out, two allowed: the next request waits
+
+        with pytest.raises(DeadlineExceeded, match="requests allowed at once, lowered after a 429"):
+            budget.acquire(Deadline.after(0))
+
+    def test_a_held_request_goes_when_one_comes_back(self) -> None:
+        budget = Budget("api", None, 60, concurrency=2)
+        budget.acquire(LONG)
+        budget.observe({}, status=429)  # one allowed at once, and one is out
+        sent = threading.Event()
+        thread = threading.Thread(target=lambda: (budget.acquire(LONG), sent.set()))
+        thread.start()
+
+        budget.release()
+        wait_for(sent.is_set, what="the held request to go")
+        thread.join()
+
+    def test_without_a_429_the_threads_are_the_only_bound(self) -> None:
+        budget = Budget("api", None, 60, concurrency=1)
+
+        for _ in range(5):  # five out at once, none waits: a deadline already passed does not fail
+            budget.acquire(Deadline.after(0))

@@ -116,6 +116,8 @@ records = "items"
 formats = ["parquet"]
 [sources.pagination]
 type = "page"
+# One client, so one token: each thread of a walk fetched ahead holds a token of its own.
+concurrency = 1
 [sources.auth]
 type = "oauth2_client_credentials"
 token_url = "{server.token_url}"

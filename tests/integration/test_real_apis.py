@@ -27,7 +27,7 @@ EXAMPLE = re.compile(r"<!-- config: (\w+) -->\n```toml\n(.*?)```", re.S)
 def readme_example(name: str, url: str) -> str:
     """The README's worked example `name`, its `[[sources]]` line and `url` replaced by the test's."""
     examples = dict(EXAMPLE.findall(README.read_text()))
-    assert set(examples) == {"drf", "json_server", "post_body", "graphql"}, examples.keys()
+    assert set(examples) == {"drf", "json_server", "post_body", "graphql", "fetch_ahead"}, examples.keys()
     text = re.sub(r'(?m)^url = ".*"$', "", examples[name].replace("[[sources]]\n", "", 1))
     return f'output_dir = "{{out}}"\n[[sources]]\nurl = "{url}"\n{text}'
 

@@ -29,7 +29,8 @@ EVENTS = [
     for day in range(5)
     for n in range(4)
 ]
-PAGED = '[sources.pagination]\ntype = "page"\nsize_param = "limit"\nsize = 2\n'
+# One page at a time, so that the requests each window asks come in their order.
+PAGED = '[sources.pagination]\ntype = "page"\nsize_param = "limit"\nsize = 2\nconcurrency = 1\n'
 WINDOWED = (
     '[sources.incremental]\ncursor_field = "updated_at"\ninitial = "2026-01-01"\nprimary_key = "id"\n'
     'window = "1d"\n'

@@ -289,6 +289,15 @@ class TestCheck:
             pytest.param(Offset(limit=-1), "p.limit", "-1 must be greater than 0", id="limit"),
             pytest.param(Link(max_pages=-5), "p.max_pages", "-5 must be greater than 0", id="every-kind"),
             pytest.param(
+                PageNumber(concurrency=0), "p.concurrency", "0 must be greater than 0", id="concurrency"
+            ),
+            pytest.param(
+                Cursor(cursor_path="c", cursor_param="c", concurrency=-1),
+                "p.concurrency",
+                "-1 must be greater than 0",
+                id="chain",
+            ),
+            pytest.param(
                 PageNumber(stop_on_status=(404, 429)),
                 "p.stop_on_status",
                 "429 is not a 4xx status other than 429",

@@ -28,7 +28,8 @@ from tests.landed import assert_run_columns, without_run_columns
 
 URL = "https://api.example.com/items"
 STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
-PAGED = '[sources.pagination]\ntype = "page"\n'
+# One page at a time: the mocked API answers requests in the order a sequential walk sends them.
+PAGED = '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'
 INCREMENTAL = '[sources.incremental]\ncursor_field = "t"\nparam = "since"\ninitial = "a"\n'
 RUN_COLUMNS = {"_fetched_at": "timestamp[us, tz=UTC]", "_run_id": "string"}
 
