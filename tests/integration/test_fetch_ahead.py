@@ -118,7 +118,12 @@ def _run(
 
 
 def _fetching_threads() -> list[str]:
-    return [thread.name for thread in threading.enumerate() if thread.name.startswith("fetcher-")]
+    """The run's own threads; the watchdog (fetcher.http.watchdog) serves the whole process."""
+    return [
+        thread.name
+        for thread in threading.enumerate()
+        if thread.name.startswith("fetcher-") and thread.name != "fetcher-watchdog"
+    ]
 
 
 def _landed(tmp_path: Path, record: history.RunRecord) -> dict[str, bytes]:
