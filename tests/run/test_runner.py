@@ -509,7 +509,7 @@ class TestReview:
         responses.get(URL, json={"data": []})
         settings = _config(
             write_config,
-            '[sources.pagination]\ntype = "page"\n'
+            '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'  # the mocks answer in order
             '[sources.incremental]\ncursor_field = "t"\nparam = "since"\nprimary_key = "id"\n',
         )
 
