@@ -264,7 +264,9 @@ class TestOutcomes:
             URL, json={"data": [{"id": "three"}]}, match=[matchers.query_param_matcher({"page": "3"})]
         )
         responses.get(URL, json={"data": []}, match=[matchers.query_param_matcher({"page": "4"})])
-        settings = _config(write_config, '[sources.pagination]\ntype = "page"\n')
+        settings = _config(
+            write_config, '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'
+        )  # the mocks answer in order
 
         runner.run(settings, settings.sources[0])
 
@@ -488,7 +490,10 @@ class TestIncremental:
         responses.get(URL, json={"data": [{"id": 2, "updated": "b"}, {"id": 3, "updated": "c"}]})
         responses.get(URL, json={"data": []})
         settings = _config(
-            write_config, '[sources.pagination]\ntype = "page"\n' + self.INCREMENTAL + 'primary_key = "id"\n'
+            write_config,
+            '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'
+            + self.INCREMENTAL
+            + 'primary_key = "id"\n',
         )
 
         record = runner.run(settings, settings.sources[0])
