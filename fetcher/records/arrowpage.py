@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +81,29 @@ def _split(content: bytes | msgspec.Raw, keys: list[str]) -> tuple[Any, list[msg
     return body, raws
 
 
-def read_table(raws: list[msgspec.Raw], rules: ColumnRules) -> pa.Table:
+class SchemaHint:
+    """The schema the last fast page of a source was read with, to read the next in one pass.
+
+    A page read with it is kept only when its table has exactly that schema and the page's first
+    record has exactly its keys, in its order, down every object: then pyarrow's order of first
+    appearance, and which keys are there, are the ones inference would find. Shared by the threads
+    that fetch a source's pages, under a lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._schema: pa.Schema | None = None
+
+    def get(self) -> pa.Schema | None:
+        with self._lock:
+            return self._schema
+
+    def set(self, schema: pa.Schema) -> None:
+        with self._lock:
+            self._schema = schema
+
+
+def read_table(raws: list[msgspec.Raw], rules: ColumnRules, hint: SchemaHint | None = None) -> pa.Table:
     """The exact path's table for the records `raws`, or Declined saying why it cannot be proven."""
     import pyarrow.json as pj  # only a run reads pages: kept off --help and validate
 
@@ -90,14 +113,39 @@ def read_table(raws: list[msgspec.Raw], rules: ColumnRules) -> pa.Table:
     read = pj.ReadOptions(use_threads=False, block_size=len(lines) + 1)
     # A record written over several lines (pretty-printed JSON) needs the slower multi-line reader.
     newlines = lines.count(b"\n") >= len(raws) or b"\r" in lines
-    options = pj.ParseOptions(newlines_in_values=newlines)
-    table = _read(pj, lines, read, options)
+    known = hint.get() if hint is not None else None
+    if known is not None and _has_keys(raws[0], known):
+        try:
+            table = _read(
+                pj, lines, read, pj.ParseOptions(explicit_schema=known, newlines_in_values=newlines)
+            )
+            if table.schema.equals(known) and table.num_rows == len(raws):
+                return arrowcolumns.columns(table, lines, rules)
+        except Declined:
+            pass  # perhaps only the hint's: read the page afresh
+    table = _read(pj, lines, read, pj.ParseOptions(newlines_in_values=newlines))
     strings = arrowcolumns.without_timestamps(table.schema)
     if strings is not None:  # pyarrow read ISO strings as timestamps: read them again as text
         table = _read(pj, lines, read, pj.ParseOptions(explicit_schema=strings, newlines_in_values=newlines))
     if table.num_rows != len(raws):
         raise Declined(f"pyarrow read {table.num_rows} rows of {len(raws)} records")
-    return arrowcolumns.columns(table, lines, rules)
+    built = arrowcolumns.columns(table, lines, rules)
+    if hint is not None:
+        hint.set(table.schema)
+    return built
+
+
+def _has_keys(record: msgspec.Raw, schema: pa.Schema | pa.StructType) -> bool:
+    """Whether the object `record` has exactly the fields of `schema`, in order, down every object."""
+    try:
+        fields = _object_decoder.decode(record)
+    except msgspec.DecodeError:
+        return False
+    if list(fields) != [field.name for field in schema]:
+        return False
+    return all(
+        _has_keys(fields[field.name], field.type) for field in schema if pa.types.is_struct(field.type)
+    )
 
 
 def _read(pj: Any, lines: bytes, read: Any, parse: Any) -> pa.Table:
@@ -109,10 +157,10 @@ def _read(pj: Any, lines: bytes, read: Any, parse: Any) -> pa.Table:
     return table
 
 
-def fast_table(split_body: Split, rules: ColumnRules, source: str) -> pa.Table | None:
+def fast_table(split_body: Split, rules: ColumnRules, source: str, hint: SchemaHint) -> pa.Table | None:
     """The page's table by the fast path, or None (logged at DEBUG with the reason) to take the exact one."""
     try:
-        return read_table(split_body.raws, rules)
+        return read_table(split_body.raws, rules, hint)
     except Declined as declined:
         log_declined(source, declined)
         return None

@@ -29,27 +29,39 @@ def allowed(source: Source) -> bool:
     return not any(path == source.records or path.startswith(within) for path in paths if path)
 
 
-def fast_page(request: PageRequest, response: Any, source: Source, shown: str) -> Page | None:
-    """The page with its table built by the fast path, or None to take the exact path."""
-    content_type = response.headers.get("Content-Type", "")
-    if content_type.split(";", 1)[0].strip().lower() in NDJSON_TYPES:
-        return None
-    content = response.content
-    try:
-        split = arrowpage.split(content, source.records)
-    except Declined as declined:
-        arrowpage.log_declined(source.name, declined)
-        return None
-    table = arrowpage.fast_table(split, source.rules, source.name)
-    if table is None:
-        return None
-    if source.graphql is not None:
-        graphql.raise_errors(split.body, shown)
+class FastPages:
+    """Builds the pages of one source by the fast path; thread-safe (the schema hint has a lock)."""
 
-    def load() -> list[dict[str, Any]]:
-        return records.extract(
-            decode(content, content_type, format=source.format).value, source.records, shown
-        )
+    def __init__(self, source: Source) -> None:
+        self._source = source
+        self._hint = arrowpage.SchemaHint()
 
-    found = arrowpage.LazyRecords(len(split.raws), load)
-    return Page(request, response.url, response.headers, split.body, found, content, table=table)
+    def page(self, request: PageRequest, response: Any, shown: str) -> Page | None:
+        """The page with its table built by the fast path, or None to take the exact path."""
+        source = self._source
+        content_type = response.headers.get("Content-Type", "")
+        if content_type.split(";", 1)[0].strip().lower() in NDJSON_TYPES:
+            return None
+        content = response.content
+        try:
+            split = arrowpage.split(content, source.records)
+        except Declined as declined:
+            arrowpage.log_declined(source.name, declined)
+            return None
+        table = arrowpage.fast_table(split, source.rules, source.name, self._hint)
+        if table is None:
+            return None
+        if source.graphql is not None:
+            graphql.raise_errors(split.body, shown)
+
+        def load() -> list[dict[str, Any]]:
+            document = decode(content, content_type, format=source.format)
+            return records.extract(document.value, source.records, shown)
+
+        found = arrowpage.LazyRecords(len(split.raws), load)
+        return Page(request, response.url, response.headers, split.body, found, content, table=table)
+
+
+def for_source(source: Source) -> FastPages | None:
+    """The fast path's builder of `source`'s pages, or None when they must all take the exact path."""
+    return FastPages(source) if allowed(source) else None

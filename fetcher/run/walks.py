@@ -134,12 +134,12 @@ def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page
     a parent row), decode the body, find the records; or build the page's table by the fast path."""
 
     rules = source.rules
-    fast = fastpages.allowed(source)
+    fast = fastpages.for_source(source)
 
     def fetch(request: PageRequest) -> Page:
         response = client.get(request, source)
         shown = redact(response.url)
-        built = fastpages.fast_page(request, response, source, shown) if fast else None
+        built = fast.page(request, response, shown) if fast is not None else None
         if built is not None:
             return built
         try:

@@ -88,10 +88,8 @@ def _shape(draw: st.DrawFn, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]
     return st.fixed_dictionaries({first: fields[first]}, optional={key: fields[key] for key in rest})
 
 
-@st.composite
-def _bodies(draw: st.DrawFn) -> tuple[bytes, str]:
-    """A page body and its records path, so written that many pages are fast; some with odd raw text."""
-    shape = draw(_shape())
+def _body(draw: st.DrawFn, shape: st.SearchStrategy[dict[str, Any]], top: bool) -> bytes:
+    """A page body of records of `shape`, some with odd raw text; at the top level or at `data`."""
     rows = [
         json.dumps(draw(shape), ensure_ascii=draw(st.booleans()), indent=draw(st.sampled_from([None, 1])))
         for _ in range(draw(st.integers(1, 6)))
@@ -99,9 +97,15 @@ def _bodies(draw: st.DrawFn) -> tuple[bytes, str]:
     if draw(st.integers(0, 4)) == 0:
         rows.insert(draw(st.integers(0, len(rows))), draw(ODD_RECORDS))
     listed = "[" + ",".join(rows) + "]"
-    if draw(st.booleans()):
-        return listed.encode(), ""
-    return f'{{"meta":{{"next":null}},"data":{listed},"page":1}}'.encode(), "data"
+    return (listed if top else f'{{"meta":{{"next":null}},"data":{listed},"page":1}}').encode()
+
+
+@st.composite
+def _bodies(draw: st.DrawFn) -> tuple[list[bytes], str]:
+    """One to four page bodies of one shape, so written that many pages are fast, and their records path."""
+    shape = draw(_shape())
+    top = draw(st.booleans())
+    return [_body(draw, shape, top) for _ in range(draw(st.integers(1, 4)))], "" if top else "data"
 
 
 RULES = st.builds(
@@ -125,30 +129,30 @@ def _exact(body: bytes, path: str, rules: ColumnRules) -> pa.Table | None:
         return None
 
 
-def _fast(body: bytes, path: str, rules: ColumnRules) -> pa.Table | None:
+def _fast(
+    body: bytes, path: str, rules: ColumnRules, hint: arrowpage.SchemaHint | None = None
+) -> pa.Table | None:
     try:
-        return arrowpage.read_table(arrowpage.split(body, path).raws, rules)
+        return arrowpage.read_table(arrowpage.split(body, path).raws, rules, hint)
     except Declined:
         return None
 
 
 @settings(max_examples=400, deadline=None)
-@given(page=_bodies(), rules=RULES)
+@given(pages=_bodies(), rules=RULES)
 def test_properties_the_fast_path_declines_or_equals_the_exact_path(
-    page: tuple[bytes, str], rules: ColumnRules
+    pages: tuple[list[bytes], str], rules: ColumnRules
 ) -> None:
-    body, path = page
-    fast = _fast(body, path, rules)
-    if fast is None:
-        return
-    exact = _exact(body, path, rules)
-    assert exact is not None, "the fast path built a page the exact path refuses"
-    assert fast.equals(exact, check_metadata=True), (
-        fast.schema,
-        exact.schema,
-        fast.to_pylist(),
-        exact.to_pylist(),
-    )
+    """Page after page of one source, each read with the schema hint the pages before left."""
+    bodies, path = pages
+    hint = arrowpage.SchemaHint()
+    for body in bodies:
+        fast = _fast(body, path, rules, hint)
+        if fast is None:
+            continue
+        exact = _exact(body, path, rules)
+        assert exact is not None, "the fast path built a page the exact path refuses"
+        assert fast.equals(exact, check_metadata=True), (fast.schema, exact.schema, fast.to_pylist())
 
 
 def _bench_pages(count: int) -> list[bytes]:
