@@ -72,7 +72,7 @@ def _as_text(kind: pa.DataType) -> pa.DataType | None:
 
 def columns(table: pa.Table, lines: bytes, rules: ColumnRules) -> pa.Table:
     """The exact path's table for the records `lines` that pyarrow read as `table`."""
-    builder = _Builder(rules)
+    builder = _Builder(rules, escapes=b"\\" in lines)
     arrays = [column.combine_chunks() for column in table.columns]
     builder.add_all(list(table.schema), arrays, (), 1)
     if builder.double_keys:
@@ -99,7 +99,8 @@ def _check_doubles(keys: set[str], lines: bytes) -> None:
 class _Builder:
     """Collects a page's columns by landed name, as flatten._Flattener does."""
 
-    def __init__(self, rules: ColumnRules) -> None:
+    def __init__(self, rules: ColumnRules, *, escapes: bool) -> None:
+        self.escapes = escapes
         self.columns: dict[str, tuple[Path, pa.Array, Kinds]] = {}
         self.double_keys: set[str] = set()
         self._namer = Namer(rules)
@@ -131,7 +132,7 @@ class _Builder:
 
     def _column(self, field: pa.Field, array: pa.Array) -> tuple[pa.Array, Kinds]:
         kind = field.type
-        if pa.types.is_null(kind):
+        if array.null_count == len(array):  # read with a schema hint, a column of nulls keeps its type
             return pa.nulls(len(array)), frozenset({k.NULL})
         if pa.types.is_boolean(kind):
             return array, frozenset({k.BOOL})
@@ -147,12 +148,15 @@ class _Builder:
                 self.double_keys.add(field.name)
             return array, frozenset({k.FLOAT})
         if pa.types.is_list(kind):
-            return _list_text(array), frozenset({k.ARRAY})
+            return _list_text(array, self.escapes), frozenset({k.ARRAY})
         raise Declined(f"pyarrow read a {kind} column")
 
 
-def _list_text(array: pa.ListArray) -> pa.Array:
-    """Each list as the compact JSON text msgspec writes for it (`["a","b"]`, `[1,2]`, `[]`)."""
+def _list_text(array: pa.ListArray, escapes: bool) -> pa.Array:
+    """Each list as the compact JSON text msgspec writes for it (`["a","b"]`, `[1,2]`, `[]`).
+
+    Without `escapes` (no backslash on the page) no string can hold `"`, `\\` or a control character.
+    """
     items = array.values
     kind = items.type
     if items.null_count:
@@ -160,15 +164,16 @@ def _list_text(array: pa.ListArray) -> pa.Array:
     if pa.types.is_null(kind):
         if len(items):
             raise Declined("a list holds null")
-        text = items.cast(pa.string())
-    elif pa.types.is_string(kind):
-        if pc.any(pc.match_substring_regex(items, _CONTROL)).as_py():
-            raise Declined("a list's string holds a control character")
-        escaped = pc.replace_substring(pc.replace_substring(items, "\\", "\\\\"), '"', '\\"')
-        text = pc.binary_join_element_wise('"', escaped, '"', "")
-    elif pa.types.is_int64(kind) or pa.types.is_boolean(kind):
-        text = items.cast(pa.string())
-    else:
-        raise Declined(f"a list of {kind}")
-    lists = pa.ListArray.from_arrays(array.offsets, text, mask=array.is_null())
-    return pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")
+        return pc.if_else(array.is_valid(), "[]", pa.scalar(None, pa.string()))
+    if pa.types.is_string(kind):
+        if escapes:
+            if pc.any(pc.match_substring_regex(items, _CONTROL)).as_py():
+                raise Declined("a list's string holds a control character")
+            items = pc.replace_substring(pc.replace_substring(items, "\\", "\\\\"), '"', '\\"')
+            array = pa.ListArray.from_arrays(array.offsets, items, mask=array.is_null())
+        text = pc.binary_join_element_wise('["', pc.binary_join(array, '","'), '"]', "")
+        return pc.if_else(pc.equal(pc.list_value_length(array), 0), "[]", text)
+    if pa.types.is_int64(kind) or pa.types.is_boolean(kind):
+        array = pa.ListArray.from_arrays(array.offsets, items.cast(pa.string()), mask=array.is_null())
+        return pc.binary_join_element_wise("[", pc.binary_join(array, ","), "]", "")
+    raise Declined(f"a list of {kind}")
