@@ -54,7 +54,7 @@ def split(content: bytes, path: str) -> Split:
         raise Declined("the body starts with a byte order mark")
     try:
         body, raws = _split(content, path.split(".") if path else [])
-    except (msgspec.DecodeError, ValueError) as exc:
+    except (msgspec.DecodeError, ValueError, RecursionError) as exc:
         raise Declined(f"msgspec did not split the body ({exc})") from None
     if not raws:
         raise Declined("no records")
@@ -163,7 +163,11 @@ def fast_table(split_body: Split, rules: ColumnRules, source: str, hint: SchemaH
         return read_table(split_body.raws, rules, hint)
     except Declined as declined:
         log_declined(source, declined)
-        return None
+    except RecursionError:  # walking pyarrow's types of hundreds of nested objects
+        log_declined(source, Declined("objects nested too deeply to walk"))
+    except pa.ArrowException as exc:  # a compute function refused the page: the exact path decides
+        log_declined(source, Declined(f"pyarrow: {str(exc).splitlines()[0]}"))
+    return None
 
 
 def log_declined(source: str, declined: Declined) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,7 @@ def test_typical_api_pages_take_the_fast_path(records: list[dict[str, Any]], rul
         (b'{"data":{"a":1}}', DEFAULT_RULES, "did not split"),
         (b'{"data":[{"a":NaN}]}', DEFAULT_RULES, "did not split"),
         (b'{"data":[{"a":1e400}]}', DEFAULT_RULES, "pyarrow"),
+        (b'{"data":[{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}]}", DEFAULT_RULES, "did not split"),
         (b'{"data":[{"a":{}}]}', DEFAULT_RULES, "empty object"),
         (b'{"data":[{"a":1,"a":2}]}', DEFAULT_RULES, "pyarrow"),
         (b'{"data":[{"a":1},{"a":"x"}]}', DEFAULT_RULES, "pyarrow"),
@@ -218,6 +220,14 @@ def test_typical_api_pages_take_the_fast_path(records: list[dict[str, Any]], rul
 def test_each_fallback_says_why(body: bytes, rules: ColumnRules, reason: str) -> None:
     with pytest.raises(Declined, match=reason):
         arrowpage.read_table(arrowpage.split(body, "data").raws, rules)
+
+
+def test_a_page_nested_too_deeply_to_walk_takes_the_exact_path(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="fetcher")
+    body = b'{"data":[' + b'{"a":' * 950 + b"1" + b"}" * 950 + b"]}"
+    split = arrowpage.split(body, "data")
+    assert arrowpage.fast_table(split, DEFAULT_RULES, "api", arrowpage.SchemaHint()) is None
+    assert "event=exact_page source=api reason=" in caplog.text
 
 
 def test_split_keeps_the_other_fields_and_counts_the_records() -> None:
