@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fetcher.redact import redact
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -59,16 +62,19 @@ class Page:
     """One fetched page: the request, the final URL after redirects, headers, body and records.
 
     `exact` says the body needed the exact JSON parser (NaN, huge integers); `content` is the raw
-    body, kept to spot an API that serves the same page forever.
+    body, kept to spot an API that serves the same page forever. `table` is the page's table when
+    the fast path built it (fetcher.records.arrowpage); its `records` are then decoded only when
+    asked for, and its `body` holds the records as raw JSON.
     """
 
     request: PageRequest
     url: str
     headers: Mapping[str, str]
     body: Any
-    records: list[dict[str, Any]]
+    records: Sequence[dict[str, Any]]
     content: bytes = field(repr=False)
     exact: bool = False
+    table: pa.Table | None = field(default=None, repr=False)
 
     @property
     def record_count(self) -> int:

@@ -124,7 +124,7 @@ class Deduplicator:
         self.dropped = 0
         self._seen: set[tuple[Any, ...]] = set()
 
-    def __call__(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def __call__(self, rows: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
         if not self.primary_key:
             return rows
         kept = []

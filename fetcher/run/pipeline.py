@@ -147,7 +147,12 @@ def columns(page: Page, source: Source) -> dict[str, str]:
     """The columns, as they land, and their types that a run would write for `page` alone."""
     rules = source.rules
     unifier = schema.Unifier(source.name, rules)
-    unifier.observe(records.to_table(page.records, exact=page.exact, rules=rules), redact(page.url))
+    table = (
+        page.table
+        if page.table is not None
+        else records.to_table(page.records, exact=page.exact, rules=rules)
+    )
+    unifier.observe(table, redact(page.url))
     return {item.name: str(item.type) for item in with_run_fields(unifier.schema)}
 
 
@@ -168,7 +173,10 @@ class _Stages:
         self.unifier = schema.Unifier(self.source.name, self.rules)
 
     def take(self, page: Page, parent: Mapping[str, Any]) -> None:
-        table = records.to_table(self.dedupe(page.records), exact=page.exact, rules=self.rules)
+        if page.table is not None and not self.dedupe.primary_key:  # fastpages: never with a key
+            table = page.table
+        else:
+            table = records.to_table(self.dedupe(page.records), exact=page.exact, rules=self.rules)
         if parent and table.num_rows:
             table = _with_parent_columns(table, parent)
         self.unifier.observe(table, redact(page.url))
@@ -206,10 +214,11 @@ def _fetch_pages(
             record.records = stages.spool.rows
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
-                    "event=page source=%s page=%d records=%d url=%s",
+                    "event=page source=%s page=%d records=%d table=%s url=%s",
                     source.name,
                     record.pages,
                     page.record_count,
+                    "exact" if page.table is None else "fast",
                     quote(redact(page.url)),
                 )
             if deadline.expired():

@@ -37,7 +37,7 @@ from fetcher.pagination.pages import Page, PageRequest
 from fetcher.pagination.walk import walk
 from fetcher.records import flatten as records
 from fetcher.redact import redact
-from fetcher.run import fanout, parents, state
+from fetcher.run import fanout, fastpages, parents, state
 from fetcher.run.history import RunRecord
 from fetcher.run.windows import Window, plan
 from fetcher.storage.base import Storage
@@ -178,13 +178,17 @@ def child_pages(
 
 def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
     """What pagination calls for each request: fetch it (as `source` says: filled in for a window or
-    a parent row), decode the body, find the records."""
+    a parent row), decode the body, find the records; or build the page's table by the fast path."""
 
     rules = source.rules
+    fast = fastpages.for_source(source)
 
     def fetch(request: PageRequest) -> Page:
         response = client.get(request, source)
         shown = redact(response.url)
+        built = fast.page(request, response, shown) if fast is not None else None
+        if built is not None:
+            return built
         try:
             document = decode(
                 response.content,

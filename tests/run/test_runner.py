@@ -394,6 +394,7 @@ class TestOutcomes:
     ) -> None:
         responses.get(URL, json={"data": [{"id": 1}]})
         monkeypatch.setattr("fetcher.records.flatten.to_table", lambda *a, **k: 1 / 0)
+        monkeypatch.setattr("fetcher.records.arrowcolumns.columns", lambda *a, **k: 1 / 0)  # the fast path's
         settings = _config(write_config)
 
         with pytest.raises(ZeroDivisionError):
