@@ -1,4 +1,4 @@
-"""The HTTP client: one per run (or per thread), with auth, timeouts, size limits, the retry policy
+"""The HTTP client: one per run, shared by its threads, with auth, timeouts, size limits, the retry policy
 and the rate budget, over urllib3 (fetcher.http.transport).
 
 Every request has a `(connect, read)` timeout and a deadline for the whole exchange, so neither a
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -81,12 +82,12 @@ class Endpoint(Protocol):
 class Client:
     """Fetches pages for one source within one run. Use as a context manager.
 
-    Safe to share across threads (its pools, token and rate budget are); `attempts` and `retries`
-    are plain counts, exact when one thread uses the client.
+    Safe to share across threads: its pools, token, rate budget and counts of attempts and retries
+    are; a run's threads (fetch-ahead, a child's fan-out) share one.
 
     `in_container` says the fetcher runs in its image, where a refused connection to 127.0.0.1
     most likely meant the host's API: the error then says how to reach it. `budget` is the run's
-    rate budget, shared when several clients (one per thread) serve one run.
+    rate budget.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class Client:
         self.budget = budget or Budget(source.name, source.rate_limit, source.run_timeout_s)
         self.attempts = 0
         self.retries = 0
+        self._counting = threading.Lock()
         self._retrying = policy(  # one policy per run; each request starts its attempts afresh
             source.retry.max_attempts,
             source.retry.max_wait_s,
@@ -146,9 +148,10 @@ class Client:
         try:
             for attempt in retrying:
                 with attempt:
-                    self.attempts += 1
-                    if attempt.retry_state.attempt_number > 1:
-                        self.retries += 1
+                    with self._counting:
+                        self.attempts += 1
+                        if attempt.retry_state.attempt_number > 1:
+                            self.retries += 1
                     return self._send(request, endpoint or self.source)
         except RetryableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)

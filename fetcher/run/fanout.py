@@ -1,7 +1,8 @@
 """Fan-out: work on many items with a few threads, results handed on in the items' order.
 
-A child source walks its pages once per parent row. The walks run `concurrency` at a time, each
-thread with a client (and so a requests session) of its own, all sharing the run's rate budget.
+A child source walks its pages once per parent row. The walks run `concurrency` at a time, all
+through the run's one client (fetcher.http.client.Client is safe to share across threads), and so
+its rate budget.
 Results come back in the rows' order whatever the threads' timing, so a run's files never depend
 on it; at most `concurrency` results wait to be taken, which bounds the memory. The first failure
 stops the rest (the budget closes, so no thread sends another request) and is raised.
@@ -19,60 +20,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
-from types import TracebackType
 from typing import Any, TypeVar
-
-from fetcher.config.model import Source
-from fetcher.http.budget import Budget
-from fetcher.http.client import Client
-from fetcher.http.deadline import Deadline
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 # What the background thread hands on: (an item, None), (None, the error), or None at the end.
 _Handed = tuple[Any, BaseException | None] | None
-
-
-class ThreadClients:
-    """A client per thread for one run, sharing its deadline and budget. Use as a context manager."""
-
-    def __init__(
-        self, source: Source, deadline: Deadline, budget: Budget, *, in_container: bool = False
-    ) -> None:
-        self.source, self.deadline, self.budget = source, deadline, budget
-        self.in_container = in_container
-        self._local = threading.local()
-        self._clients: list[Client] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> Client:
-        """The calling thread's client, opened on first use."""
-        client: Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = Client(self.source, self.deadline, self.budget, in_container=self.in_container)
-            self._local.client = client
-            with self._lock:
-                self._clients.append(client)
-        return client
-
-    @property
-    def attempts(self) -> int:
-        return sum(client.attempts for client in self._clients)
-
-    @property
-    def retries(self) -> int:
-        return sum(client.retries for client in self._clients)
-
-    def __enter__(self) -> ThreadClients:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.budget.close()
-        for client in self._clients:
-            client.__exit__(None, None, None)
 
 
 def in_order(

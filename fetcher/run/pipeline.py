@@ -26,6 +26,7 @@ from fetcher.config import environment
 from fetcher.config.model import Source
 from fetcher.errors import DeadlineExceeded, RecordsError
 from fetcher.http.budget import Budget
+from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.logs import quote
 from fetcher.output.spool import Spool
@@ -39,7 +40,7 @@ from fetcher.records.landing import RunStamp, with_run_fields
 from fetcher.records.names import Namer
 from fetcher.records.rules import ColumnRules
 from fetcher.redact import redact
-from fetcher.run import fanout, guards, parents, state, walks
+from fetcher.run import guards, parents, state, walks
 from fetcher.run.history import BACKFILL, RunRecord
 from fetcher.run.walks import Pages
 from fetcher.run.windows import Window, next_cursor
@@ -105,16 +106,19 @@ def _fetch_all(
     deadline: Deadline,
     record: RunRecord,
 ) -> None:
-    """Take every page of the run through the stages, a client per thread that fetches them."""
+    """Take every page of the run through the stages, through the one client its threads share."""
     source = stages.source
     budget = Budget(source.name, source.rate_limit, source.run_timeout_s, walks.concurrency(source))
     rows = parents.read_rows(storage, source) if source.parent is not None else []
-    with fanout.ThreadClients(source, deadline, budget, in_container=environment.in_container()) as clients:
-        if source.parent is None:
-            pages = walks.plain_pages(clients, source, cursor, windows, record)
-        else:
-            pages = walks.child_pages(source, rows, cursor, windows, clients, record)
-        _fetch_pages(pages, clients, deadline, stages, record)
+    with Client(source, deadline, budget, in_container=environment.in_container()) as client:
+        try:
+            if source.parent is None:
+                pages = walks.plain_pages(client, source, cursor, windows, record)
+            else:
+                pages = walks.child_pages(source, rows, cursor, windows, client, record)
+            _fetch_pages(pages, client, deadline, stages, record)
+        finally:
+            budget.close()  # no request of a thread still running waits for its turn
 
 
 def _enforce_guards(storage: Storage, source: Source, record: RunRecord, start: Any, end: Any) -> None:
@@ -226,7 +230,7 @@ def _fetch_pages(
                     f"run_timeout_s={source.run_timeout_s:g} reached after {record.pages} pages"
                 )
     finally:
-        pages.close()  # the fetching threads stop here, before their clients close
+        pages.close()  # the fetching threads stop here, before the client closes
         record.attempts, record.retries = counted.attempts, counted.retries
         record.duplicates_dropped = stages.dedupe.dropped
     if record.pages == 1 and first is not None and isinstance(source.pagination, NoPagination):

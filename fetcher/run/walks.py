@@ -106,7 +106,7 @@ def concurrency(source: Source) -> int:
 
 
 def plain_pages(
-    clients: fanout.ThreadClients,
+    client: Client,
     source: Source,
     cursor: Any,
     windows: list[Window] | None,
@@ -120,21 +120,19 @@ def plain_pages(
     for filled, window in sequences(source, cursor, windows, record):
         if window is not None:
             logger.info("event=window source=%s window=%s", source.name, window)
-        with closing(_walk(clients, filled, first_request(filled, cursor, window))) as pages:
+        with closing(_walk(client, filled, first_request(filled, cursor, window))) as pages:
             try:
                 for page in pages:
                     yield page, {}
             except BaseException:
-                clients.budget.close()
+                client.budget.close()
                 raise
 
 
-def _walk(clients: fanout.ThreadClients, source: Source, request: PageRequest) -> Iterator[Page]:
+def _walk(client: Client, source: Source, request: PageRequest) -> Iterator[Page]:
     """The pages of one request sequence: fetched ahead, a page ahead, or one at a time."""
     paginator = source.pagination
-
-    def fetch(request: PageRequest) -> Page:
-        return page_fetcher(clients.get(), source)(request)
+    fetch = page_fetcher(client, source)  # one per sequence: its pages share the fast path's schema hint
 
     if paginator.concurrency == 1 or isinstance(paginator, NoPagination):
         return walk(paginator, request, fetch)
@@ -153,7 +151,7 @@ def child_pages(
     rows: list[parents.ParentRow],
     cursor: Any,
     windows: list[Window] | None,
-    clients: fanout.ThreadClients,
+    client: Client,
     record: RunRecord,
 ) -> Pages:
     """Every page of the walk of every parent row, in the parent's row order, sequence by sequence."""
@@ -166,11 +164,11 @@ def child_pages(
             row: parents.ParentRow, template: Source = filled, at: Window | None = window
         ) -> list[Page]:
             endpoint = fill(template, row.values)
-            fetch = page_fetcher(clients.get(), endpoint)
+            fetch = page_fetcher(client, endpoint)
             return list(walk(source.pagination, first_request(endpoint, cursor, at), fetch))
 
         for row, pages in fanout.in_order(
-            rows, walk_row, workers=source.parent.concurrency, stop=clients.budget.close, name=source.name
+            rows, walk_row, workers=source.parent.concurrency, stop=client.budget.close, name=source.name
         ):
             for page in pages:
                 yield page, row.columns

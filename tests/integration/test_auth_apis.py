@@ -116,7 +116,7 @@ records = "items"
 formats = ["parquet"]
 [sources.pagination]
 type = "page"
-# One client, so one token: each thread of a walk fetched ahead holds a token of its own.
+# One page at a time: the tests count the API's refusals, which pages in flight together multiply.
 concurrency = 1
 [sources.auth]
 type = "oauth2_client_credentials"
@@ -145,6 +145,19 @@ def test_oauth2_token_expiring_mid_run_gets_every_page_once_with_one_more_token(
     assert result.stderr.count("event=token_refused source=oauth status=401") == 1
     assert len(server.issued()) == 2
     assert _leaks(tmp_path, result, _oauth2_secrets(server, CLIENT_SECRET)) == []
+
+
+def test_oauth2_pages_fetched_ahead_share_one_token(tmp_path: Path) -> None:
+    pages = [[{"id": n}] for n in range(1, 9)]
+    with OAuth2Server.running(pages) as server:
+        text = _oauth2_source(server, _secret_file(tmp_path, CLIENT_SECRET)).replace(
+            "concurrency = 1", "concurrency = 4"
+        )
+        result = _run(tmp_path, text)
+
+    assert result.returncode == 0, result.stderr
+    assert len(server.token_requests) == 1  # the run's threads share its one client, and its token
+    assert _records(tmp_path, "oauth") == list(range(1, 9))
 
 
 def test_oauth2_token_endpoint_401_fails_the_run_with_the_hint(tmp_path: Path) -> None:
