@@ -368,3 +368,29 @@ def test_validate_imports_no_data_library(write_config: Callable[[str], Path]) -
     )
 
     assert result.stdout.rstrip().endswith("loaded: []")
+
+
+def test_run_never_loads_pandas_and_a_dataframe_still_works_after(tmp_path: Path) -> None:
+    from tests.apiserver import ApiServer
+
+    config = tmp_path / "fetcher.toml"
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['fetcher', 'run', '--config', {str(config)!r}]\n"
+        "try:\n    runpy.run_module('fetcher', run_name='__main__')\nexcept SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "print('pandas loaded:', 'pandas' in sys.modules)\n"
+        "import fetcher\n"
+        f"print('rows', len(fetcher.read({str(tmp_path / 'out')!r}, 'api')))\n"
+    )
+    with ApiServer() as api:
+        api.route(
+            "/items", lambda exchange: (200, {"data": [{"id": 1, "tags": ["a"]}, {"id": 2, "tags": []}]})
+        )
+        config.write_text(
+            f'output_dir = "{tmp_path / "out"}"\n[[sources]]\nname = "api"\n'
+            f'url = "{api.url("/items")}"\nrecords = "data"\n'
+        )
+        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+
+    assert result.stdout.splitlines() == ["exit 0", "pandas loaded: False", "rows 2"], result.stderr

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fetcher import logs
-from fetcher.cli.edge import configuration
+from fetcher.cli.edge import configuration, without_pandas
 from fetcher.config import environment
 from fetcher.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, ConfigError, FetcherError, Locked
 
@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
         sources = tuple(source for source in health.due(settings, _now()) if source in sources)
         logger.info("event=catch_up sources=%s", logs.quote(",".join(s.name for s in sources) or "none"))
-    return job.run(settings, sources)
+    with without_pandas():
+        return job.run(settings, sources)
 
 
 def _chosen(settings: Config, names: list[str] | None, schedule: str | None) -> tuple[Source, ...]:
@@ -65,7 +66,8 @@ def backfill(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(key, str(exc)) from None
     try:
-        records = backfill.backfill(settings, source, *bounds, now=_now(), restart=args.restart)
+        with without_pandas():
+            records = backfill.backfill(settings, source, *bounds, now=_now(), restart=args.restart)
     except Locked as exc:
         logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
         return EXIT_LOCKED
