@@ -13,7 +13,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from fetcher.records.convert import TIMESTAMP_TZ
 from fetcher.records.flatten import to_table
 from fetcher.records.landing import csv_ready, json_value, with_run_columns, with_run_fields
 from fetcher.records.rules import ColumnRules
@@ -114,3 +117,16 @@ def test_json_value_matches_csv_text(value: object, expected: object) -> None:
     if isinstance(value, datetime):
         (text,) = csv_ready(pa.table({"t": [value]})).column("t").to_pylist()
         assert text == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.datetimes()), min_size=1, max_size=20))
+def test_csv_ready_text_is_json_value_for_any_time(times: list[datetime | None]) -> None:
+    aware = [None if value is None else value.replace(tzinfo=UTC) for value in times]
+    table = pa.table({"aware": pa.array(aware, TIMESTAMP_TZ), "naive": pa.array(times, pa.timestamp("us"))})
+
+    ready = csv_ready(table)
+
+    for name, values in (("aware", aware), ("naive", times)):
+        expected = [None if value is None else json_value(value) for value in values]
+        assert ready.column(name).to_pylist() == expected
