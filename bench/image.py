@@ -57,17 +57,47 @@ def copy_tracked_files(repo: Path, destination: Path) -> None:
         target.write_bytes((repo / name).read_bytes())
 
 
+def dangling() -> list[str]:
+    result = subprocess.run(
+        ["docker", "images", "--filter", "dangling=true", "--quiet", "--no-trunc"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.split()
+
+
+def image_id(tag: str) -> str:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", tag], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
 def measure(repo: Path) -> dict[str, dict[str, float]]:
-    """{"ours"|"naive": {"size_mb", "first_build_s", "rebuild_s"}}."""
+    """{"ours"|"naive": {"size_mb", "first_build_s", "rebuild_s"}}; every image built is removed after."""
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="fetcher-image-") as scratch:
-        context = Path(scratch)
-        copy_tracked_files(repo, context)
-        for name, dockerfile in IMAGES.items():
-            results[name] = {"first_build_s": build(context, dockerfile, TAG.format(name))}
-        code = context / "fetcher" / "__init__.py"
-        code.write_text(code.read_text() + "\n# a code-only change, for the rebuild benchmark\n")
-        for name, dockerfile in IMAGES.items():
-            results[name]["rebuild_s"] = build(context, dockerfile, TAG.format(name))
-            results[name]["size_mb"] = size_mb(TAG.format(name))
+    built: list[str] = []
+    before = set(dangling())
+    try:
+        with tempfile.TemporaryDirectory(prefix="fetcher-image-") as scratch:
+            context = Path(scratch)
+            copy_tracked_files(repo, context)
+            for name, dockerfile in IMAGES.items():
+                results[name] = {"first_build_s": build(context, dockerfile, TAG.format(name))}
+                built.append(image_id(TAG.format(name)))
+            code = context / "fetcher" / "__init__.py"
+            code.write_text(code.read_text() + "\n# a code-only change, for the rebuild benchmark\n")
+            for name, dockerfile in IMAGES.items():
+                results[name]["rebuild_s"] = build(context, dockerfile, TAG.format(name))
+                results[name]["size_mb"] = size_mb(TAG.format(name))
+                built.append(image_id(TAG.format(name)))
+    finally:
+        # The tags, then the first builds they no longer name (their own layers go with them), then
+        # the untagged images the legacy builder kept of the other stages.
+        tags = [TAG.format(name) for name in IMAGES]
+        subprocess.run(["docker", "image", "rm", *tags, *built], capture_output=True, check=False)
+        left = [found for found in dangling() if found not in before]
+        if left:
+            subprocess.run(["docker", "image", "rm", *left], capture_output=True, check=False)
     return results

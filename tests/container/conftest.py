@@ -3,8 +3,8 @@
 Every test here is marked `docker`. Without an engine they are skipped with the reason, unless
 FETCHER_REQUIRE_DOCKER=1, when a missing engine fails them. Containers use `--network host` (they
 reach test servers on 127.0.0.1) and are named `fetcher-test-<random>`; only those are removed.
-The images the session builds (the runtime image, and the test stage's `-py313` one) are removed
-when it ends, unless FETCHER_KEEP_TEST_IMAGES=1 keeps them for a quicker next session.
+The images the session builds (the runtime image, the test stage's `-py313` one, and the untagged
+images the legacy builder keeps of the other stages) are removed when it ends, unless FETCHER_KEEP_TEST_IMAGES=1 keeps them for a quicker next session.
 """
 
 from __future__ import annotations
@@ -65,12 +65,21 @@ def image() -> Iterator[str]:
         if os.environ.get("FETCHER_REQUIRE_DOCKER") == "1":
             pytest.fail(f"FETCHER_REQUIRE_DOCKER=1 but {reason}")
         pytest.skip(reason)
+    before = set(_dangling())
     build = build_image(IMAGE, "--target", "runtime")
     assert build.returncode == 0, build.stderr
     yield IMAGE
     if os.environ.get("FETCHER_KEEP_TEST_IMAGES") != "1":
         for tag in reversed(_BUILT):
             docker("image", "rm", tag, check=False)
+        # The legacy builder keeps each other stage's image, untagged: the ones this session left.
+        left = [found for found in _dangling() if found not in before]
+        if left:
+            docker("image", "rm", *left, check=False)
+
+
+def _dangling() -> list[str]:
+    return docker("images", "--filter", "dangling=true", "--quiet", "--no-trunc", check=False).stdout.split()
 
 
 class Containers:
