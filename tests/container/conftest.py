@@ -4,7 +4,8 @@ Every test here is marked `docker`. Without an engine they are skipped with the 
 FETCHER_REQUIRE_DOCKER=1, when a missing engine fails them. Containers use `--network host` (they
 reach test servers on 127.0.0.1) and are named `fetcher-test-<random>`; only those are removed.
 The images the session builds (the runtime image, the test stage's `-py313` one, and the untagged
-images the legacy builder keeps of the other stages) are removed when it ends, unless FETCHER_KEEP_TEST_IMAGES=1 keeps them for a quicker next session.
+images the legacy builder keeps of the other stages) are removed when it ends, unless
+FETCHER_KEEP_TEST_IMAGES=1 keeps them for a quicker next session.
 """
 
 from __future__ import annotations
