@@ -6,8 +6,8 @@ time: its `fetch` is served from the requests sent ahead. Whatever they answered
 ended paging is dropped, errors too, as the walk one page at a time would never have asked; an
 error on a page before it is raised as that walk raises it. Requests go out only for pages the
 walk may still ask for: never past `max_pages`, never past the page count a page announced
-(`total_pages_path`, `total_path`), and never more than `concurrency - 1` past the page being
-taken, so at most that many go past the last page.
+(`total_pages_path`, `total_path`), and never more than `concurrency` past the page being taken,
+so at most that many go past the last page.
 
 The threads are the caller's (`InOrder`): fetcher.run.fanout runs them, a client each.
 """
@@ -63,11 +63,19 @@ class _Served:
             yield ahead
 
     def attempt(self, request: PageRequest) -> Outcome:
-        """Fetch `request` (on a thread of `in_order`); an error is kept for the walk to raise."""
+        """Fetch `request` (on a thread of `in_order`); an error is kept for the walk to raise.
+
+        A page that announces the page count caps the requests sent ahead as soon as it arrives,
+        before the walk takes it: a page the cap then leaves out is fetched when the walk asks.
+        """
         try:
-            return self.fetch(request)
+            page = self.fetch(request)
         except Exception as exc:
             return exc
+        count = self.paginator.page_count(page)
+        if count is not None:
+            self._count = count
+        return page
 
     def __call__(self, request: PageRequest) -> Page:
         outcome = self._take(request)

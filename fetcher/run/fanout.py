@@ -39,8 +39,8 @@ def in_order(
 ) -> Iterator[tuple[Item, Result]]:
     """`(item, work(item))` for every item, in the items' order, `work` running on `workers` threads.
 
-    At most `workers` items are in hand at once, the one taken among them: the next starts only
-    when the caller comes back for more. When `work` fails, or the caller stops taking results,
+    While the caller works on the item taken, `workers` more are under way (so that many results,
+    at most, wait besides the one in hand). When `work` fails, or the caller stops taking results,
     `stop()` is called, the items not started are dropped, and the threads are joined.
     """
     remaining = iter(items)
@@ -57,8 +57,9 @@ def in_order(
             submit_next()
         while pending:
             item, future = pending.popleft()
-            yield item, future.result()
-            submit_next()
+            result = future.result()
+            submit_next()  # before the caller takes this one: `workers` stay under way meanwhile
+            yield item, result
     finally:
         if pending:
             stop()

@@ -69,7 +69,7 @@ PAGES = {"type": "page", "size": 10, "max_pages": MAX_PAGES}
             id="next-url-self-relative",
         ),
         # One page at a time, so that the requests are counted exactly (fetched ahead, up to
-        # concurrency - 1 more go out past page 2: tests/pagination/test_ahead.py).
+        # up to concurrency more go out past page 2: tests/pagination/test_ahead.py).
         pytest.param(
             _same_page_forever,
             {**PAGES, "concurrency": 1},

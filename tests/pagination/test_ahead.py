@@ -1,5 +1,5 @@
 """Fetching ahead: the same pages, errors and stops as the walk one page at a time, whatever the
-order the requests complete in, and never more than `concurrency - 1` requests past the end."""
+order the requests complete in, and never more than `concurrency` requests past the end."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_ahead_walks_the_pages_of_the_walk_one_at_a_time(case: tuple[Paginator, 
     assert got == expected
     assert len(ahead.asked) == len(set(ahead.asked))  # each page asked once
     assert set(alone.asked) <= set(ahead.asked)
-    assert max(ahead.asked) <= max(alone.asked) + paginator.concurrency - 1
+    assert max(ahead.asked) <= max(alone.asked) + paginator.concurrency
     assert max(ahead.asked) < paginator.max_pages
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("fetcher-test")]
 

