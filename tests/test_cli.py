@@ -394,3 +394,21 @@ def test_run_never_loads_pandas_and_a_dataframe_still_works_after(tmp_path: Path
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
 
     assert result.stdout.splitlines() == ["exit 0", "pandas loaded: False", "rows 2"], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "backend"), [({}, "system"), ({"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}, "mimalloc")]
+)
+def test_lean_memory_takes_the_system_allocator_unless_arrow_is_told_otherwise(
+    environ: dict[str, str], backend: str
+) -> None:
+    code = (
+        "import os, pyarrow as pa\n"
+        "from fetcher.cli.edge import lean_memory\n"
+        "lean_memory(os.environ)\n"
+        "print(pa.default_memory_pool().backend_name)\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", **environ}
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+
+    assert result.stdout.strip() == backend, result.stderr

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fetcher import logs
-from fetcher.cli.edge import configuration, without_pandas
+from fetcher.cli.edge import configuration, lean_memory, without_pandas
 from fetcher.config import environment
 from fetcher.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, ConfigError, FetcherError, Locked
 
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         sources = tuple(source for source in health.due(settings, _now()) if source in sources)
         logger.info("event=catch_up sources=%s", logs.quote(",".join(s.name for s in sources) or "none"))
     with without_pandas():
+        lean_memory(os.environ)
         return job.run(settings, sources)
 
 
@@ -67,6 +68,7 @@ def backfill(args: argparse.Namespace) -> int:
             raise ConfigError(key, str(exc)) from None
     try:
         with without_pandas():
+            lean_memory(os.environ)
             records = backfill.backfill(settings, source, *bounds, now=_now(), restart=args.restart)
     except Locked as exc:
         logger.warning("event=skipped source=%s message=%s", source.name, logs.quote(str(exc)))
