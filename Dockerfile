@@ -101,6 +101,8 @@ COPY demo demo
 COPY docker docker
 COPY fetcher fetcher
 COPY tests tests
+# The bench's pages, which the fast page path's tests read (tests/records/test_arrowpage.py).
+COPY bench/server.py bench/server.py
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CMD ["python", "-m", "pytest", "-p", "no:cacheprovider", "-m", "not docker"]
 

@@ -19,7 +19,7 @@ from fetcher.storage.local import LocalStorage
 from tests.records.test_arrowpage import render_pages
 from tests.run.test_pipeline import STARTED, URL
 
-PAGED = '[sources.pagination]\ntype = "page"\n'
+PAGED = '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'  # the mocks answer in order
 
 
 @pytest.fixture
