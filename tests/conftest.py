@@ -45,6 +45,7 @@ def no_retry_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retry waits are recorded, never slept: the sleep seams of both retry policies are patched here."""
     slept: list[float] = []
     monkeypatch.setattr("fetcher.http.retry._sleep", slept.append)
+    monkeypatch.setattr("fetcher.http.retry._wait", lambda ended, seconds: slept.append(seconds))
     monkeypatch.setattr("fetcher.ops.notify._sleep", slept.append)
     return slept
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
+import tenacity
 import urllib3
 
 from fetcher.errors import DeadlineExceeded, FetchError, RetryableError
@@ -27,7 +28,7 @@ from fetcher.http.auth import OAuth2ClientCredentials
 from fetcher.http.budget import Budget, RateLimit
 from fetcher.http.deadline import Deadline
 from fetcher.http.oauth2 import TokenError, Tokens
-from fetcher.http.retry import policy
+from fetcher.http.retry import policy, sleep_until
 from fetcher.http.transport import TooManyRedirects, Transport, should_strip_auth, with_query
 from fetcher.pagination.pages import PageRequest
 from fetcher.redact import redact
@@ -126,28 +127,43 @@ class Client:
     ) -> None:
         self._transport.close()
 
-    def get(self, request: PageRequest, endpoint: Endpoint | None = None) -> Response:
+    def get(
+        self,
+        request: PageRequest,
+        endpoint: Endpoint | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> Response:
         """Send `request` under the retry policy and return the response with its whole body.
 
         `endpoint` is what to send (method, headers): the client's source, or that source as
-        filled in for one parent row (same origin, same settings). With OAuth2, a 401 from the API
-        drops the token; the request is sent once more with a new one.
+        filled in for one parent row (same origin, same settings). `cancelled`, once set, ends
+        the request's waits between attempts and its attempts (a walk fetched ahead has ended).
+        With OAuth2, a 401 from the API drops the token; the request is sent once more with a new
+        one.
         """
         tokens = self._tokens
         try:
-            return self._get(request, endpoint)
+            return self._get(request, endpoint, cancelled)
         except FetchError as exc:
             if tokens is None or exc.status != 401 or isinstance(exc, TokenError):
                 raise
         logger.info("event=token_refused source=%s status=401 retry=once_with_new_token", self.source.name)
         tokens.forget()
-        return self._get(request, endpoint)
+        return self._get(request, endpoint, cancelled)
 
-    def _get(self, request: PageRequest, endpoint: Endpoint | None = None) -> Response:
+    def _get(
+        self, request: PageRequest, endpoint: Endpoint | None, cancelled: threading.Event | None
+    ) -> Response:
         retrying = self._retrying
+        if cancelled is not None:  # its waits end, and no attempt starts, once it is set
+            retrying = retrying.copy(
+                sleep=sleep_until(cancelled), stop=retrying.stop | tenacity.stop_when_event_set(cancelled)
+            )
         try:
             for attempt in retrying:
                 with attempt:
+                    if cancelled is not None and cancelled.is_set():
+                        raise FetchError(redact(request.url), "not sent: the walk that asked for it ended")
                     with self._counting:
                         self.attempts += 1
                         if attempt.retry_state.attempt_number > 1:

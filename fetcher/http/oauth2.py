@@ -66,6 +66,8 @@ class Tokens:
         self._describe = describe
         self._clock = clock
         self._token: str | None = None
+        self._generation = 0  # how many tokens were fetched
+        self._sent = threading.local()  # which of them this thread's last request carried
         self._renew_at = math.inf
         self._transport = transport
         self._lock = threading.Lock()
@@ -76,11 +78,16 @@ class Tokens:
         with self._lock:
             if self._token is None or self._clock() >= self._renew_at:
                 self._token = self._fetch(window)
+                self._generation += 1
+            self._sent.generation = self._generation
             return f"Bearer {self._token}"
 
     def forget(self) -> None:
-        """Drop the token the API refused: the next request fetches a new one."""
-        self._token = None
+        """Drop the token this thread's refused request carried, unless another thread already has:
+        the next request fetches a new one, once however many requests were refused together."""
+        with self._lock:
+            if getattr(self._sent, "generation", None) == self._generation:
+                self._token = None
 
     def _fetch(self, window: Deadline) -> str:
         started = self._clock()

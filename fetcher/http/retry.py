@@ -8,6 +8,7 @@ other error is raised at once. No retry sleeps past the run's deadline.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -99,3 +100,13 @@ def policy(
 def _sleep(seconds: float) -> None:
     """The real wait between attempts: the one seam tests replace, so that none really sleeps."""
     time.sleep(seconds)
+
+
+def sleep_until(ended: threading.Event) -> Callable[[float], None]:
+    """The wait between attempts of a request that `ended` calls off: it ends as soon as that is set."""
+    return lambda seconds: _wait(ended, seconds)
+
+
+def _wait(ended: threading.Event, seconds: float) -> None:
+    """The real wait of `sleep_until`: the seam tests replace, beside `_sleep`."""
+    ended.wait(seconds)

@@ -19,6 +19,7 @@ are what runs at once (`[sources.parent] concurrency`).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from datetime import datetime
@@ -132,18 +133,16 @@ def plain_pages(
 def _walk(client: Client, source: Source, request: PageRequest) -> Iterator[Page]:
     """The pages of one request sequence: fetched ahead, a page ahead, or one at a time."""
     paginator = source.pagination
-    fetch = page_fetcher(client, source)  # one per sequence: its pages share the fast path's schema hint
-
     if paginator.concurrency == 1 or isinstance(paginator, NoPagination):
-        return walk(paginator, request, fetch)
+        return walk(paginator, request, page_fetcher(client, source))
     if paginator.request_at(paginator.first(request), 0) is not None:
-        in_order = partial(fanout.in_order, workers=paginator.concurrency, stop=_no_stop, name=source.name)
+        # When the walk ends, or fails, the requests it sent ahead stop waiting and retrying: it
+        # drops their pages, and the run goes on (to another window) or fails without them.
+        ended = threading.Event()
+        fetch = page_fetcher(client, source, ended)  # one per walk: its pages share the schema hint
+        in_order = partial(fanout.in_order, workers=paginator.concurrency, stop=ended.set, name=source.name)
         return ahead.walk_ahead(paginator, request, fetch, in_order)
-    return fanout.in_background(walk(paginator, request, fetch), name=source.name)
-
-
-def _no_stop() -> None:
-    """A walk that ends drops the pages fetched past its end; the run goes on (another window)."""
+    return fanout.in_background(walk(paginator, request, page_fetcher(client, source)), name=source.name)
 
 
 def child_pages(
@@ -174,15 +173,18 @@ def child_pages(
                 yield page, row.columns
 
 
-def page_fetcher(client: Client, source: Source) -> Callable[[PageRequest], Page]:
+def page_fetcher(
+    client: Client, source: Source, cancelled: threading.Event | None = None
+) -> Callable[[PageRequest], Page]:
     """What pagination calls for each request: fetch it (as `source` says: filled in for a window or
-    a parent row), decode the body, find the records; or build the page's table by the fast path."""
+    a parent row), decode the body, find the records; or build the page's table by the fast path.
+    `cancelled`, once set, ends the requests still under way (fetcher.http.client)."""
 
     rules = source.rules
     fast = fastpages.for_source(source)
 
     def fetch(request: PageRequest) -> Page:
-        response = client.get(request, source)
+        response = client.get(request, source, cancelled)
         shown = redact(response.url)
         built = fast.page(request, response, shown) if fast is not None else None
         if built is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 
 import pytest
@@ -17,6 +18,7 @@ from fetcher.http.client import Client
 from fetcher.http.deadline import Deadline
 from fetcher.pagination.pages import PageRequest
 from tests.apiserver import ApiServer, Exchange
+from tests.polling import wait_for
 from tests.servers.oauth2_authlib import CLIENT_ID, CLIENT_SECRET, SCOPE, OAuth2Server
 
 URL = "https://api.example.com/items"
@@ -434,3 +436,42 @@ def test_rate_limit_reset_past_the_deadline_fails_the_run_not_a_request(no_rate_
 
         assert len(api.requests) == 1
     assert no_rate_wait == []
+
+
+def test_get_called_off_sends_nothing() -> None:
+    with ApiServer() as api:
+        ended = threading.Event()
+        ended.set()
+        source = Source(name="api", url=api.url("/items"))
+        with Client(source, Deadline.after(30)) as client, pytest.raises(FetchError) as caught:
+            client.get(PageRequest(api.url("/items")), cancelled=ended)
+
+    assert "not sent: the walk that asked for it ended" in str(caught.value)
+    assert api.requests == []
+
+
+def test_get_called_off_while_waiting_to_retry_ends_without_another_attempt(
+    api: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request fetched ahead, waiting out a 503's Retry-After, ends as soon as its walk does."""
+    monkeypatch.setattr("fetcher.http.retry._wait", lambda ended, seconds: ended.wait(seconds))
+    api.route("/items", lambda exchange: (503, b"busy", {"Retry-After": "600"}))
+    ended = threading.Event()
+    outcome: list[BaseException] = []
+
+    def fetch() -> None:
+        source = Source(name="api", url=api.url("/items"), retry=Retry(max_attempts=5, max_wait_s=600))
+        with Client(source, Deadline.after(900)) as client:
+            try:
+                client.get(PageRequest(api.url("/items")), cancelled=ended)
+            except BaseException as exc:
+                outcome.append(exc)
+
+    thread = threading.Thread(target=fetch)
+    thread.start()
+    wait_for(lambda: api.requests, what="the first attempt")
+    ended.set()
+    thread.join(timeout=30)
+
+    assert not thread.is_alive() and len(outcome) == 1
+    assert len(api.requests) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -114,6 +115,22 @@ def test_tokens_without_expires_in_are_kept_until_forgotten(api: ApiServer) -> N
     assert _sent_token(tokens) == "t-1"
     tokens.forget()
     assert _sent_token(tokens) == "t-2"
+    assert len(api.requests) == 2
+
+
+def test_tokens_refused_together_by_two_threads_are_fetched_again_once(api: ApiServer) -> None:
+    issued = iter(["t-1", "t-2", "t-3"])
+    api.route("/token", lambda exchange: (200, {"access_token": next(issued), "token_type": "bearer"}))
+    tokens = _tokens(api.url("/token"), Clock())
+
+    with ThreadPoolExecutor(max_workers=1) as other:  # one thread of its own, as a fetch-ahead worker
+        assert other.submit(_sent_token, tokens).result() == "t-1"
+        assert _sent_token(tokens) == "t-1"
+        tokens.forget()  # refused here first: the next request fetches t-2
+        assert _sent_token(tokens) == "t-2"
+        other.submit(tokens.forget).result()  # refused there too, with t-1, which is gone already
+        assert _sent_token(tokens) == "t-2"
+
     assert len(api.requests) == 2
 
 
