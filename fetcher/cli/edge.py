@@ -58,8 +58,8 @@ def lean_memory(environ: Mapping[str, str]) -> None:
     """Arrow's buffers from the system allocator, unless ARROW_DEFAULT_MEMORY_POOL chooses one.
 
     pyarrow's default (mimalloc) keeps freed pages for reuse, so a long run's peak grows with the
-    pages it has seen; glibc hands them back. Measured over 2M records: about 200 MB against 140 MB,
-    at the same speed (bench/RESULTS.md, memory).
+    pages it has seen; glibc hands them back. Measured over 2M records of bench/server.py, Parquet
+    and CSV: a peak of 194-208 MB against 141-144 MB, at the same speed.
     """
     if "ARROW_DEFAULT_MEMORY_POOL" not in environ:
         import pyarrow as pa

@@ -83,6 +83,7 @@ class Budget:
         self._resume_at = 0.0  # no request before this (the API's reset)
         self._resume_reason = ""
         self._concurrency = Concurrency(concurrency)
+        self.concurrency = concurrency  # the most requests of the run out at once
 
     def acquire(self, deadline: Deadline) -> None:
         """Take a token, waiting as long as the budget and the API ask; DeadlineExceeded if that

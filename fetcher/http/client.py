@@ -112,7 +112,7 @@ class Client:
             deadline,
             describe=f"source={source.name} ",
         )
-        self._transport = Transport(source.url)
+        self._transport = Transport(maxsize=self.budget.concurrency)
         self._strip_on_redirect = () if source.auth is None else source.auth.header_names
         self._tokens: Tokens | None = None
         if isinstance(source.auth, OAuth2ClientCredentials):

@@ -94,13 +94,16 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
 class Transport:
     """Sends requests for one source's run. `close()` ends every pool."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, maxsize: int = POOL_SIZE) -> None:
+        """`maxsize`: connections kept per host, at least as many as the requests out at once."""
         self._tls = _ca_settings()
-        self._proxies = _environment_proxies(url)
+        self._maxsize = max(maxsize, POOL_SIZE)
+        self._proxies = urllib.request.getproxies()  # the environment's, read once per run
         self._direct = self._with_watched_pools(
-            urllib3.PoolManager(POOL_SIZE, maxsize=POOL_SIZE, block=False, **self._tls)
+            urllib3.PoolManager(POOL_SIZE, maxsize=self._maxsize, block=False, **self._tls)
         )
         self._via: dict[str, urllib3.ProxyManager] = {}
+        self._bypassed: dict[str, bool] = {}  # by scheme and host: NO_PROXY covers it
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -141,17 +144,40 @@ class Transport:
         raise TooManyRedirects(f"Exceeded {MAX_REDIRECTS} redirects.")
 
     def _manager(self, url: str) -> urllib3.PoolManager:
+        """The pools for `url`: through the proxy the environment names for it, or direct, as
+        requests decides for each request (a token endpoint or a next page may be on another host)."""
+        if not self._proxies:
+            return self._direct
         proxy = _select_proxy(url, self._proxies)
-        if proxy is None:
+        if proxy is None or self._bypasses(url):
             return self._direct
         with self._lock:
             manager = self._via.get(proxy)
             if manager is None:
                 manager = urllib3.ProxyManager(
-                    proxy, POOL_SIZE, proxy_headers=_proxy_headers(proxy), maxsize=POOL_SIZE, **self._tls
+                    proxy,
+                    POOL_SIZE,
+                    proxy_headers=_proxy_headers(proxy),
+                    maxsize=self._maxsize,
+                    **self._tls,
                 )
                 self._via[proxy] = self._with_watched_pools(manager)
             return manager
+
+    def _bypasses(self, url: str) -> bool:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            known = self._bypassed.get(key)
+        if known is None:
+            # requests' NO_PROXY rules (CIDR ranges, host:port, suffixes) are the ones users wrote
+            # their settings against; its import is paid only with a proxy set.
+            from requests.utils import should_bypass_proxies
+
+            known = should_bypass_proxies(url, no_proxy=None)
+            with self._lock:
+                self._bypassed[key] = known
+        return known
 
     @staticmethod
     def _with_watched_pools(manager: urllib3.PoolManager) -> Any:
@@ -182,18 +208,6 @@ def _ca_settings() -> dict[str, str]:
     if os.path.isdir(bundle):
         return {"cert_reqs": "CERT_REQUIRED", "ca_cert_dir": bundle}
     return {"cert_reqs": "CERT_REQUIRED", "ca_certs": bundle}
-
-
-def _environment_proxies(url: str) -> dict[str, str]:
-    """The proxies requests would read for `url`, once per run: none when NO_PROXY covers its host."""
-    proxies = urllib.request.getproxies()
-    if not proxies:
-        return {}
-    # Only with a proxy set: requests' NO_PROXY rules (CIDR ranges, host:port, suffixes) are the
-    # ones users wrote their settings against; its import is not paid otherwise.
-    from requests.utils import should_bypass_proxies
-
-    return {} if should_bypass_proxies(url, no_proxy=None) else proxies
 
 
 def _select_proxy(url: str, proxies: Mapping[str, str]) -> str | None:

@@ -8,12 +8,10 @@ else 1 if any failed, else 75 if any was skipped (locked), else 0.
 
 With one worker (one source, or `max_parallel_sources = 1`) sources run in turn on the main
 thread. With more, each runs on a worker thread. Every wait of a run is bounded there too (socket
-timeouts, the body's and the run's deadline checks, retries that never sleep past the deadline),
-but the whole-exchange timer (SIGALRM) works on the main thread only: off it, a server that
-trickles its headers a byte per wait can hold that one worker past `timeout_s`, never the
-others. A child waits for its parent when both run in the job, so it reads the fresh rows. On
-SIGTERM the job exits at once: a run cut off publishes nothing (files are published whole) and
-its next run removes its temporary files, as after SIGKILL.
+timeouts, the watchdog that holds each exchange to `timeout_s` in any thread, the run's deadline,
+retries that never sleep past it). A child waits for its parent when both run in the job, so it
+reads the fresh rows. On SIGTERM the job exits at once: a run cut off publishes nothing (files
+are published whole) and its next run removes its temporary files, as after SIGKILL.
 """
 
 from __future__ import annotations
@@ -54,7 +52,7 @@ def run(config: Config, sources: Sequence[Source]) -> int:
                 queue.done(source)
 
     if workers <= 1:
-        work()  # on the main thread, where the whole-exchange timer works
+        work()  # on the main thread
     else:
         logger.info(
             "event=job pid=%d sources=%s max_parallel_sources=%d",

@@ -50,7 +50,7 @@ class _Served:
         self.paginator = paginator
         self.fetch = fetch
         self.stream: Iterator[tuple[PageRequest, Outcome]] | None = None
-        self._count: int | None = None  # the page count the newest page announced
+        self._count: int | None = None  # the page count the latest page to arrive announced
 
     def requests(self, first: PageRequest) -> Iterator[PageRequest]:
         """The requests to send ahead, lazily: the cap may become known while they go out."""
@@ -83,7 +83,6 @@ class _Served:
             outcome = self.attempt(request)
         if isinstance(outcome, Exception):
             raise outcome
-        self._count = self.paginator.page_count(outcome)
         return outcome
 
     def _take(self, request: PageRequest) -> Outcome | None:

@@ -42,7 +42,7 @@ def _settings(token_url: str, **settings: Any) -> OAuth2ClientCredentials:
 
 
 def _tokens(token_url: str, clock: Clock | None = None, **settings: Any) -> Tokens:
-    return Tokens(_settings(token_url, **settings), Transport(token_url), clock=clock or Clock())
+    return Tokens(_settings(token_url, **settings), Transport(), clock=clock or Clock())
 
 
 def _sent_token(tokens: Tokens) -> str:

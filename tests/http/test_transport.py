@@ -113,6 +113,25 @@ def test_no_proxy_covering_the_source_sends_it_directly(
     assert api.requests[0].handler.path == "/items"
 
 
+def test_no_proxy_is_judged_for_each_host_a_run_reaches(
+    api: ApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The source's host goes through the proxy (the test server answers as it); a next page on a
+    host NO_PROXY covers goes directly."""
+    api.route("/items", lambda exchange: (200, []))
+    monkeypatch.setenv("HTTP_PROXY", api.url())
+    monkeypatch.setenv("NO_PROXY", "127.0.0.0/8")
+    source = Source(name="api", url="http://api.invalid/items")
+
+    with ApiServer() as direct, Client(source, Deadline.after(30)) as client:
+        direct.route("/next", lambda exchange: (200, []))
+        client.get(PageRequest(source.url))
+        client.get(PageRequest(direct.url("/next")))
+
+        assert [exchange.handler.path for exchange in api.requests] == ["http://api.invalid/items"]
+        assert [exchange.handler.path for exchange in direct.requests] == ["/next"]
+
+
 @pytest.mark.parametrize(
     ("variables", "expected"),
     [
@@ -136,7 +155,7 @@ def test_ca_bundle_is_read_as_requests_reads_it(
         monkeypatch.delenv(name, raising=False)
     for name, value in variables.items():
         monkeypatch.setenv(name, value.format(tmp=tmp_path))
-    transport = Transport("https://api.example.com/")
+    transport = Transport()
 
     pool = transport._manager("https://api.example.com/").connection_from_url("https://api.example.com/")
     kept = {key: getattr(pool, key) for key in expected}

@@ -116,6 +116,7 @@ def test_watch_shuts_the_socket_of_an_overrun_exchange_only() -> None:
     with kept, other, cut, peer:
         with watchdog.watch(300) as patient:
             watchdog.adopt(kept)
+        cut.settimeout(60)  # a watchdog that never fires fails the test instead of hanging it
         with watchdog.watch(0.01) as hasty:
             watchdog.adopt(cut)
             assert cut.recv(1) == b""  # returns once the watchdog shuts the socket

@@ -162,7 +162,7 @@ def test_429s_lower_the_requests_in_flight_and_the_files_stay_the_same(
     assert ahead.status == history.SUCCEEDED, ahead.error
     assert _landed(tmp_path, ahead) == _landed(tmp_path, alone)
     statuses = [status for _, status in limited.arrivals]
-    assert limited.most_in_flight == 3  # the first burst: a third in flight, refused
+    assert limited.most_in_flight >= 3  # the first burst: more than the server takes, refused
     later = statuses[statuses.index(429) + 8 :]  # after the requests sent before the first 429 came back
     assert len(later) >= 20 and later.count(429) * 4 <= len(later)
 
