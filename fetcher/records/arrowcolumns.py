@@ -39,31 +39,26 @@ class Declined(Exception):
 
 def without_timestamps(schema: pa.Schema) -> pa.Schema | None:
     """`schema` with every timestamp read as a string, or None when it has no timestamp."""
-    changed = [_as_text(field.type) for field in schema]
+    fields = _as_text_fields(list(schema))
+    return None if fields is None else pa.schema(fields)
+
+
+def _as_text_fields(fields: list[pa.Field]) -> list[pa.Field] | None:
+    """`fields` with each timestamp among them (or within them) as a string; None if none is."""
+    changed = [_as_text(field.type) for field in fields]
     if all(new is None for new in changed):
         return None
-    return pa.schema(
-        [
-            field.with_type(new) if new is not None else field
-            for field, new in zip(schema, changed, strict=True)
-        ]
-    )
+    return [
+        field.with_type(new) if new is not None else field for field, new in zip(fields, changed, strict=True)
+    ]
 
 
 def _as_text(kind: pa.DataType) -> pa.DataType | None:
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind) or pa.types.is_time(kind):
         return pa.string()
     if pa.types.is_struct(kind):
-        fields = [kind.field(index) for index in range(kind.num_fields)]
-        children = [_as_text(field.type) for field in fields]
-        if all(child is None for child in children):
-            return None
-        return pa.struct(
-            [
-                field.with_type(new) if new is not None else field
-                for field, new in zip(fields, children, strict=True)
-            ]
-        )
+        fields = _as_text_fields([kind.field(index) for index in range(kind.num_fields)])
+        return None if fields is None else pa.struct(fields)
     if pa.types.is_list(kind):
         item = _as_text(kind.value_type)
         return None if item is None else pa.list_(item)

@@ -11,7 +11,6 @@ import pytest
 import responses
 from responses import registries
 
-from fetcher.config.load import load as load_config
 from fetcher.config.model import Source
 from fetcher.run import fastpages, pipeline
 from fetcher.run.history import RunRecord
@@ -20,15 +19,6 @@ from tests.records.test_arrowpage import render_pages
 from tests.run.test_pipeline import STARTED, URL
 
 PAGED = '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'  # the mocks answer in order
-
-
-@pytest.fixture
-def source_from(write_config: Callable[[str], Path]) -> Callable[[str], Source]:
-    def load(extra: str = "") -> Source:
-        text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
-        return load_config(str(write_config(text)), {}).sources[0]
-
-    return load
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ import pytest
 import responses
 from responses import registries
 
-from fetcher.config.load import load as load_config
 from fetcher.config.model import Source
 from fetcher.errors import FetchError
 from fetcher.http.client import Client
@@ -32,15 +31,6 @@ STARTED = datetime(2026, 11, 21, 10, 0, 5, tzinfo=UTC)
 PAGED = '[sources.pagination]\ntype = "page"\nconcurrency = 1\n'
 INCREMENTAL = '[sources.incremental]\ncursor_field = "t"\nparam = "since"\ninitial = "a"\n'
 RUN_COLUMNS = {"_fetched_at": "timestamp[us, tz=UTC]", "_run_id": "string"}
-
-
-@pytest.fixture
-def source_from(write_config: Callable[[str], Path]) -> Callable[[str], Source]:
-    def load(extra: str = "") -> Source:
-        text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
-        return load_config(str(write_config(text)), {}).sources[0]
-
-    return load
 
 
 def _pages(*pages: list[dict[str, Any]]) -> None:

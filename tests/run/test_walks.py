@@ -24,15 +24,6 @@ URL = "https://api.example.com/items"
 INCREMENTAL = '[sources.incremental]\ncursor_field = "t"\nparam = "since"\ninitial = "a"\n'
 
 
-@pytest.fixture
-def source_from(write_config: Callable[[str], Path]) -> Callable[[str], Source]:
-    def load(extra: str = "") -> Source:
-        text = f'output_dir = "{{out}}"\n[[sources]]\nname = "api"\nurl = "{URL}"\nrecords = "data"\n{extra}'
-        return load_config(str(write_config(text)), {}).sources[0]
-
-    return load
-
-
 class TestFirstRequest:
     def test_first_request_is_the_source_params(self, source_from: Callable[[str], Source]) -> None:
         source = source_from('params = { status = "open" }\n')
